@@ -1,0 +1,20 @@
+# Cityscapes val, 19 classes; mmseg's layout (*_gtFine_labelTrainIds.png from its converter).
+dataset_type = 'CityscapesDataset'
+data_root = 'data/cityscapes'
+test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='Resize', scale=(2048, 1024), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
+        pipeline=test_pipeline))
+test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])

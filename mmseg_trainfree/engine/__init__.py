@@ -1,0 +1,4 @@
+"""Runner-side pieces: hooks."""
+from .hooks import VocabularyHook
+
+__all__ = ['VocabularyHook']

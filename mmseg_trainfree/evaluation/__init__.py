@@ -1,0 +1,1 @@
+"""Metrics that mmseg lacks (Hungarian-matched mIoU, EmerDiff protocols) land here."""

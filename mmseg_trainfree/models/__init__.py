@@ -1,0 +1,4 @@
+"""Models: frozen backbones, attention hooks, segmentors and their shared utilities."""
+from . import attention, backbones, segmentors, utils  # noqa: F401
+from .backbones import *  # noqa: F401,F403
+from .segmentors import *  # noqa: F401,F403

@@ -1,0 +1,10 @@
+"""Hooks into Stable Diffusion attention layers (diffusers attention processors) and blocks."""
+from .base import AttentionHook, match_layers
+from .features import FeatureRecorder
+from .inject import AttentionInjector
+from .modulate import OutputModulator
+from .processor import HookedAttnProcessor, attention_hooks, attention_layer_names
+from .record import AttentionRecorder
+
+__all__ = ['AttentionHook', 'match_layers', 'FeatureRecorder', 'AttentionInjector', 'OutputModulator',
+           'HookedAttnProcessor', 'attention_hooks', 'attention_layer_names', 'AttentionRecorder']

@@ -1,0 +1,166 @@
+"""Frozen Stable Diffusion v1.x: VAE, CLIP text encoder, UNet and noise schedule from one model id."""
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence
+
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from ...registry import MODELS
+
+_DTYPES = dict(float32=torch.float32, float16=torch.float16, bfloat16=torch.bfloat16)
+
+
+class ModelNotAvailableError(OSError):
+    """A model id that is neither a local folder nor in the Hugging Face cache while offline."""
+
+
+def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """``'auto'`` is float16 when CUDA is available, else float32."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype == 'auto':
+        return torch.float16 if torch.cuda.is_available() else torch.float32
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(_DTYPES)} or 'auto', got {dtype!r}")
+    return _DTYPES[dtype]
+
+
+def load_component(cls, model_id: str, subfolder: str, **kwargs):
+    """``cls.from_pretrained(model_id, subfolder=...)`` with one clear error for a missing model."""
+    try:
+        return cls.from_pretrained(model_id, subfolder=subfolder, **kwargs)
+    except (OSError, ValueError) as e:
+        if os.path.isdir(model_id):
+            raise ModelNotAvailableError(
+                f"cannot load '{subfolder}' from the local folder {model_id!r}: expected the diffusers "
+                f'Stable Diffusion layout (unet/, vae/, text_encoder/, tokenizer/, scheduler/). ({e})') from e
+        offline = kwargs.get('local_files_only') or os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', '', 'false')
+        raise ModelNotAvailableError(
+            f'model {model_id!r} (component {subfolder!r}) is not available'
+            + (' in the local Hugging Face cache and this run is offline' if offline else '')
+            + '. Download it on a machine with hub access (e.g. `huggingface-cli download '
+            f'{model_id}`), or point the config at a local folder in the diffusers layout: '
+            '--cfg-options model.backbone.model_id=/path/to/folder') from e
+
+
+@MODELS.register_module()
+class StableDiffusionBackbone(BaseModule):
+    """Frozen SD v1.x components and the few operations the training-free methods need.
+
+    Args:
+        model_id: hub id or local folder in the diffusers layout.
+        revision: hub revision (branch, tag or commit).
+        dtype: ``'float32'``, ``'float16'``, ``'bfloat16'`` or ``'auto'`` (fp16 on CUDA).
+        device: move the components there at build time (default: wherever the runner puts the model).
+        local_files_only: never reach the hub (default: ``$HF_HUB_OFFLINE``).
+        scheduler: diffusers scheduler class loaded from the ``scheduler/`` folder.
+        components: which of unet, vae, text_encoder, tokenizer to load (the scheduler always loads).
+    """
+
+    def __init__(self, model_id: str, revision: Optional[str] = None, dtype: str = 'float32',
+                 device: Optional[str] = None, local_files_only: Optional[bool] = None,
+                 scheduler: str = 'DDPMScheduler',
+                 components: Sequence[str] = ('unet', 'vae', 'text_encoder', 'tokenizer'),
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        import diffusers
+        import transformers
+
+        self.model_id = model_id
+        self.dtype = resolve_dtype(dtype)
+        if local_files_only is None:
+            local_files_only = os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', '', 'false')
+        kw = dict(revision=revision, local_files_only=local_files_only)
+        loaders = dict(unet=(diffusers.UNet2DConditionModel, dict(torch_dtype=self.dtype)),
+                       vae=(diffusers.AutoencoderKL, dict(torch_dtype=self.dtype)),
+                       text_encoder=(transformers.CLIPTextModel, dict(dtype=self.dtype)),
+                       tokenizer=(transformers.CLIPTokenizer, {}))
+        unknown = set(components) - set(loaders)
+        if unknown:
+            raise ValueError(f'StableDiffusionBackbone: unknown components {sorted(unknown)}; choose from {list(loaders)}')
+        for name in loaders:
+            cls, extra = loaders[name]
+            setattr(self, name, load_component(cls, model_id, name, **kw, **extra) if name in components else None)
+        if not hasattr(diffusers, scheduler):
+            raise ValueError(f'StableDiffusionBackbone: unknown scheduler {scheduler!r} (a diffusers class name)')
+        self.scheduler = load_component(getattr(diffusers, scheduler), model_id, 'scheduler', **kw)
+        self.requires_grad_(False)
+        self.eval()
+        if device is not None:
+            self.to(device)
+        self._prompt_cache: dict[tuple, Tensor] = {}
+        self.unet_evaluations = 0  # batch elements through the UNet, for tools/benchmark.py
+
+    def train(self, mode: bool = True):
+        """Always in eval mode: nothing here is trained."""
+        return super().train(False)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def latent_factor(self) -> int:
+        """Pixels per latent cell (8 for SD)."""
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    # Images and latents
+    def encode_images(self, images: Tensor, generator: Optional[torch.Generator] = None,
+                      sample: bool = False) -> Tensor:
+        """RGB images in [-1, 1], (B, 3, H, W) -> scaled latents (B, 4, H/8, W/8).
+
+        The posterior mean (no sampling noise) unless ``sample``; times ``vae.config.scaling_factor``.
+        """
+        if images.shape[1] != 3:
+            raise ValueError(f'encode_images expects RGB (B, 3, H, W) in [-1, 1], got shape {tuple(images.shape)}')
+        dist = self.vae.encode(images.to(self.device, self.vae.dtype)).latent_dist
+        latents = dist.sample(generator) if sample else dist.mean
+        return latents * self.vae.config.scaling_factor
+
+    def decode_latents(self, latents: Tensor) -> Tensor:
+        """Scaled latents -> RGB images in [-1, 1]."""
+        return self.vae.decode(latents.to(self.vae.dtype) / self.vae.config.scaling_factor).sample
+
+    def add_noise(self, latents: Tensor, timestep: int, generator: Optional[torch.Generator] = None,
+                  noise: Optional[Tensor] = None) -> Tensor:
+        """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, eps from ``generator`` (on the CPU, so that
+        the same seed gives the same noise on every device)."""
+        if noise is None:
+            noise = torch.randn(latents.shape, generator=generator, dtype=torch.float32).to(latents)
+        t = torch.full((latents.shape[0],), int(timestep), dtype=torch.long, device=latents.device)
+        return self.scheduler.add_noise(latents, noise, t)
+
+    # Prompts
+    def tokenize(self, prompts: Sequence[str]) -> Tensor:
+        """Token ids (N, 77): start token, text, end token, padded and truncated to the model length."""
+        return self.tokenizer(list(prompts), padding='max_length', max_length=self.tokenizer.model_max_length,
+                              truncation=True, return_tensors='pt').input_ids
+
+    def encode_token_ids(self, input_ids: Tensor, batch_size: int = 64) -> Tensor:
+        """Text-encoder hidden states (N, 77, D) for token ids, in batches; cached per id sequence."""
+        out = []
+        for chunk in input_ids.split(batch_size):
+            key = tuple(map(tuple, chunk.tolist()))
+            if key not in self._prompt_cache:
+                hidden = self.text_encoder(chunk.to(self.device))[0]
+                self._prompt_cache[key] = hidden.to(self.unet.dtype)
+            out.append(self._prompt_cache[key])
+        return torch.cat(out)
+
+    def encode_prompts(self, prompts: Sequence[str], batch_size: int = 64) -> Tensor:
+        """Prompt strings -> text-encoder hidden states (N, 77, D)."""
+        return self.encode_token_ids(self.tokenize(prompts), batch_size)
+
+    # UNet
+    def unet_forward(self, latents: Tensor, timestep: int | Tensor, text_embeddings: Tensor) -> Tensor:
+        """Predicted noise for ``latents`` (B, 4, h, w) with ``text_embeddings`` (B or 1, 77, D)."""
+        if text_embeddings.shape[0] == 1 and latents.shape[0] > 1:
+            text_embeddings = text_embeddings.expand(latents.shape[0], -1, -1)
+        self.unet_evaluations += latents.shape[0]
+        return self.unet(latents.to(self.unet.dtype), timestep, encoder_hidden_states=text_embeddings).sample
+
+    def forward(self, latents: Tensor, timestep: int | Tensor, text_embeddings: Tensor) -> Tensor:
+        return self.unet_forward(latents, timestep, text_embeddings)

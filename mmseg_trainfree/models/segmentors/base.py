@@ -1,0 +1,141 @@
+"""The base of every training-free segmentor: frozen modules, vocabulary, whole / slide inference."""
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.models.segmentors import BaseSegmentor
+from mmseg.utils import ConfigType, OptConfigType, SampleList
+from torch import Tensor
+
+from ..utils.vocabulary import ClassNames, parse_class_names
+
+
+class TrainingFreeSegmentor(BaseSegmentor):
+    """A ``BaseSegmentor`` with no trainable parameters.
+
+    Subclasses implement :meth:`encode_decode`: per-class logits (B, C, H, W) at the size of the
+    inputs they get (the whole image, or one crop in slide mode).
+
+    Args:
+        data_preprocessor: mmseg ``SegDataPreProcessor`` config; its mean / std define the input range
+            the method expects (e.g. [-1, 1] RGB for Stable Diffusion).
+        class_names: the vocabulary: a class-name file (one class a line, comma-separated synonyms)
+            or a list. If None, the dataset's ``metainfo['classes']`` is used (set by
+            ``VocabularyHook`` before testing, or by :meth:`set_vocabulary`).
+        test_cfg: ``mode='whole'`` or ``mode='slide'`` with ``crop_size`` and ``stride`` (h, w);
+            overlapping crops are averaged.
+    """
+
+    def __init__(self, data_preprocessor: OptConfigType = None, class_names: Optional[ClassNames] = None,
+                 test_cfg: OptConfigType = None, init_cfg: OptConfigType = None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.test_cfg = dict(mode='whole') if test_cfg is None else dict(test_cfg)
+        self._check_test_cfg(self.test_cfg)
+        self.align_corners = False
+        self.class_names: Optional[list[list[str]]] = None
+        self.vocabulary_from_config = class_names is not None
+        if class_names is not None:
+            self.set_vocabulary(class_names)
+
+    @staticmethod
+    def _check_test_cfg(cfg: dict) -> None:
+        mode = cfg.get('mode', 'whole')
+        if mode not in ('whole', 'slide'):
+            raise ValueError(f"test_cfg.mode must be 'whole' or 'slide', got {mode!r}")
+        if mode == 'slide':
+            for key in ('crop_size', 'stride'):
+                if key not in cfg or len(cfg[key]) != 2 or min(cfg[key]) <= 0:
+                    raise ValueError(f'test_cfg.{key} must be (h, w) with positive sizes for slide mode, '
+                                     f'got {cfg.get(key)!r}')
+
+    def freeze(self) -> None:
+        """No gradients, eval mode; call at the end of a subclass's ``__init__``."""
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True):
+        return super().train(False)
+
+    # Vocabulary
+    def set_vocabulary(self, classes: ClassNames) -> None:
+        """Set the class names (list of synonyms per class); subclasses drop their cached prompts."""
+        self.class_names = parse_class_names(classes)
+        self.on_vocabulary_change()
+
+    def on_vocabulary_change(self) -> None:
+        pass
+
+    @property
+    def num_classes(self) -> int:
+        if self.class_names is None:
+            raise RuntimeError(f'{type(self).__name__} has no vocabulary: set `class_names` in the model config, '
+                               'or test with a dataset whose metainfo has `classes` (VocabularyHook).')
+        return len(self.class_names)
+
+    # Training is not a thing here
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        raise RuntimeError(f'{type(self).__name__} is training-free: it has no trainable parameters and no loss. '
+                           'Evaluate it with tools/test.py; configs need no train_dataloader / train_cfg.')
+
+    def extract_feat(self, inputs: Tensor):
+        raise NotImplementedError(f'{type(self).__name__} computes features inside encode_decode')
+
+    @abstractmethod
+    def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
+        """Per-class logits (B, C, H, W) at the size of ``inputs``."""
+
+    # Inference
+    def _forward(self, inputs: Tensor, data_samples: SampleList = None) -> Tensor:
+        return self.inference(inputs, self._metas(inputs, data_samples))
+
+    @staticmethod
+    def _metas(inputs: Tensor, data_samples: SampleList = None) -> list[dict]:
+        if data_samples is not None:
+            return [s.metainfo for s in data_samples]
+        shape = tuple(inputs.shape[2:])
+        return [dict(ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0, 0, 0, 0])
+                for _ in range(inputs.shape[0])]
+
+    @torch.no_grad()
+    def predict(self, inputs: Tensor, data_samples: SampleList = None) -> SampleList:
+        seg_logits = self.inference(inputs, self._metas(inputs, data_samples))
+        if seg_logits.shape[1] == 1:  # mmseg thresholds one channel with a decode head we do not have
+            seg_logits = torch.cat([seg_logits, torch.full_like(seg_logits, float('-inf'))], 1)
+            samples = self.postprocess_result(seg_logits, data_samples)
+            for s in samples:
+                s.seg_logits = PixelData(data=s.seg_logits.data[:1])
+            return samples
+        return self.postprocess_result(seg_logits, data_samples)
+
+    def inference(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
+        if self.test_cfg.get('mode', 'whole') == 'slide':
+            return self.slide_inference(inputs, batch_img_metas)[0]
+        return self.encode_decode(inputs, batch_img_metas)
+
+    def slide_inference(self, inputs: Tensor, batch_img_metas: list[dict]) -> tuple[Tensor, Tensor]:
+        """Logits averaged over overlapping crops, and the per-pixel crop count.
+
+        Crops are ``crop_size`` windows every ``stride``; the last row and column are shifted back to
+        end at the border, so every pixel is covered; an image smaller than a crop is one crop.
+        """
+        (h_stride, w_stride), (h_crop, w_crop) = self.test_cfg['stride'], self.test_cfg['crop_size']
+        b, _, h_img, w_img = inputs.shape
+        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
+        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
+        logits, count = None, inputs.new_zeros((b, 1, h_img, w_img))
+        for hi in range(h_grids):
+            for wi in range(w_grids):
+                y2, x2 = min(hi * h_stride + h_crop, h_img), min(wi * w_stride + w_crop, w_img)
+                y1, x1 = max(y2 - h_crop, 0), max(x2 - w_crop, 0)
+                crop = inputs[:, :, y1:y2, x1:x2]
+                metas = [dict(m, img_shape=tuple(crop.shape[2:])) for m in batch_img_metas]
+                crop_logits = self.encode_decode(crop, metas)
+                if logits is None:
+                    logits = inputs.new_zeros((b, crop_logits.shape[1], h_img, w_img))
+                logits += F.pad(crop_logits.to(logits.dtype), (x1, w_img - x2, y1, h_img - y2))
+                count[:, :, y1:y2, x1:x2] += 1
+        return logits / count, count

@@ -1,0 +1,172 @@
+"""MaskDiffusion (open vocabulary): class prototypes of internal UNet features, weighted by
+cross-attention, and per-pixel cosine argmax (paper 001, Sec. 3.2, Eq. 3-6)."""
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ...registry import MODELS
+from ..attention import AttentionRecorder, FeatureRecorder, attention_hooks
+from ..utils.prompts import pack_prompts
+from .base import TrainingFreeSegmentor
+
+CROSS_ATTN_MAPS = ('scores', 'exp', 'softmax')
+CROSS_ATTN_NORMS = ('minmax', 'max', 'none')
+
+
+def internal_features(maps: Sequence[Tensor], size: tuple[int, int]) -> Tensor:
+    """Eq. 3: each (B, C_i, h_i, w_i) map L2-normalised per pixel, resized to ``size``, concatenated,
+    and the result normalised again so that dot products are cosines."""
+    feats = [F.interpolate(F.normalize(m.float(), dim=1), size, mode='bilinear', align_corners=False)
+             for m in maps]
+    return F.normalize(torch.cat(feats, 1), dim=1)
+
+
+def class_prototypes(features: Tensor, weights: Tensor, eps: float = 1e-6) -> Tensor:
+    """Eq. 5: f_c = sum_nm a_cnm f_nm / sum_nm a_cnm. features (B, D, h, w), weights (B, C, h, w) -> (B, C, D)."""
+    num = torch.einsum('bchw,bdhw->bcd', weights, features)
+    return num / weights.sum((2, 3)).unsqueeze(-1).clamp_min(eps)
+
+
+def assign_classes(features: Tensor, prototypes: Tensor) -> Tensor:
+    """Eq. 6 before the argmax: cosine similarity of each pixel to each prototype, (B, C, h, w)."""
+    return torch.einsum('bdhw,bcd->bchw', F.normalize(features, dim=1), F.normalize(prototypes, dim=-1))
+
+
+def normalize_maps(maps: Tensor, how: str, eps: float = 1e-6) -> Tensor:
+    """Per-map normalisation over space of (B, C, h, w): ``minmax`` to [0, 1], ``max`` divides by the max."""
+    flat = maps.flatten(2)
+    if how == 'minmax':
+        lo, hi = flat.amin(-1, keepdim=True), flat.amax(-1, keepdim=True)
+        flat = (flat - lo) / (hi - lo).clamp_min(eps)
+    elif how == 'max':
+        flat = flat / flat.amax(-1, keepdim=True).clamp_min(eps)
+    return flat.view_as(maps)
+
+
+def spatial_shape(num_queries: int, latent_hw: tuple[int, int]) -> tuple[int, int]:
+    """(h, w) of a layer with ``num_queries`` positions in a UNet on a ``latent_hw`` latent."""
+    factor = round(math.sqrt(latent_hw[0] * latent_hw[1] / num_queries))
+    h, w = math.ceil(latent_hw[0] / factor), math.ceil(latent_hw[1] / factor)
+    if h * w != num_queries:
+        raise ValueError(f'cannot place {num_queries} queries on a {latent_hw} latent')
+    return h, w
+
+
+@MODELS.register_module()
+class MaskDiffusion(TrainingFreeSegmentor):
+    """Open-vocabulary MaskDiffusion on a frozen Stable Diffusion.
+
+    Args:
+        backbone: ``StableDiffusionBackbone`` config.
+        image_size: (h, w) the image (or crop) is resized to before the VAE; None rounds each side up
+            to a multiple of 64 (the UNet needs latents divisible by 8).
+        timestep: t of the single UNet pass (paper: 1; the official code uses the clean latent, t=0).
+        add_noise: noise the latent to ``timestep`` (seeded by ``seed``, the same draw for every image).
+        prompt_prefix / prompt_joiner: the prompt is ``prefix + c1 + joiner + c2 ...`` (official:
+            ``'c1 and c2 and ...'``); vocabularies longer than one 77-token prompt are split over
+            several prompts, all run as one batch; features are averaged over those passes.
+        feature_layers: modules whose outputs are the internal features f (Eq. 3).
+        cross_attn_layers: attention layers whose class-token maps are averaged (Eq. 4).
+        cross_attn_map: ``'scores'`` QK^T/sqrt(d) (paper), ``'exp'`` exp(QK^T/sqrt(d)) (official code),
+            ``'softmax'`` the attention probabilities.
+        cross_attn_norm: per-class spatial normalisation before Eq. 5: ``'minmax'`` (to the [0, 1]
+            the paper describes), ``'max'`` (official code), ``'none'``.
+    """
+
+    def __init__(self, backbone: dict, data_preprocessor: Optional[dict] = None, class_names=None,
+                 image_size: Optional[Sequence[int]] = (512, 512), timestep: int = 1, add_noise: bool = True,
+                 seed: int = 0, prompt_prefix: str = '', prompt_joiner: str = ' and ',
+                 feature_layers: Sequence[str] = ('up_blocks.0.resnets.2', 'up_blocks.1.attentions.2',
+                                                  'up_blocks.2.attentions.2'),
+                 cross_attn_layers: Sequence[str] = ('down_blocks.2.attentions.*.attn2', 'mid_block.attentions.*.attn2',
+                                                     'up_blocks.1.attentions.*.attn2'),
+                 cross_attn_map: str = 'scores', cross_attn_norm: str = 'minmax',
+                 test_cfg: Optional[dict] = None, init_cfg=None):
+        super().__init__(data_preprocessor, class_names, test_cfg, init_cfg)
+        if cross_attn_map not in CROSS_ATTN_MAPS:
+            raise ValueError(f'cross_attn_map must be one of {CROSS_ATTN_MAPS}, got {cross_attn_map!r}')
+        if cross_attn_norm not in CROSS_ATTN_NORMS:
+            raise ValueError(f'cross_attn_norm must be one of {CROSS_ATTN_NORMS}, got {cross_attn_norm!r}')
+        if not feature_layers or not cross_attn_layers:
+            raise ValueError('MaskDiffusion needs at least one feature layer and one cross-attention layer')
+        self.backbone = MODELS.build(backbone)
+        self.image_size = None if image_size is None else tuple(image_size)
+        self.timestep, self.add_noise, self.seed = int(timestep), add_noise, seed
+        self.prompt_prefix, self.prompt_joiner = prompt_prefix, prompt_joiner
+        self.feature_layers, self.cross_attn_layers = list(feature_layers), list(cross_attn_layers)
+        self.cross_attn_map, self.cross_attn_norm = cross_attn_map, cross_attn_norm
+        self._prompts = None
+        self.freeze()
+
+    def on_vocabulary_change(self) -> None:
+        self._prompts = None
+
+    def model_input_size(self, h: int, w: int) -> tuple[int, int]:
+        if self.image_size is not None:
+            return self.image_size
+        m = 8 * self.backbone.latent_factor
+        return max(m, math.ceil(h / m) * m), max(m, math.ceil(w / m) * m)
+
+    def prompts(self):
+        """Packed prompts over all synonyms, and for each synonym entry its class id (cached)."""
+        if self._prompts is None:
+            names = [n for syn in self.class_names for n in syn] if self.class_names else []
+            entry_class = [c for c, syn in enumerate(self.class_names or []) for _ in syn]
+            self.num_classes  # clear error if there is no vocabulary
+            packed = pack_prompts(self.backbone.tokenizer, names, self.prompt_joiner, self.prompt_prefix)
+            self._prompts = (packed, torch.tensor(entry_class))
+        return self._prompts
+
+    def noisy_latents(self, images: Tensor) -> Tensor:
+        latents = self.backbone.encode_images(images)
+        if not self.add_noise:
+            return latents
+        noise = torch.stack([torch.randn(latents.shape[1:], generator=torch.Generator().manual_seed(self.seed))
+                             for _ in range(latents.shape[0])])
+        return self.backbone.add_noise(latents, self.timestep, noise=noise.to(latents))
+
+    def cross_attention_maps(self, recorded: dict, packed, key_index: Tensor, batch: int,
+                             latent_hw: tuple[int, int], size: tuple[int, int]) -> Tensor:
+        """Eq. 4: one map per synonym entry, averaged over heads, tokens of the name and layers, (B, E, h, w)."""
+        column = {int(k): j for j, k in enumerate(key_index)}
+        total = 0
+        for maps in recorded.values():
+            m = maps[0].float()  # (B*P, heads, Nq, K)
+            m = m.exp() if self.cross_attn_map == 'exp' else m
+            m = m.mean(1).view(batch, len(packed), m.shape[2], -1)
+            h, w = spatial_shape(m.shape[2], latent_hw)
+            entries = [m[:, p, :, [column[t] for t in toks]].mean(-1)
+                       for p, prompt in enumerate(packed) for toks in prompt.spans.values()]
+            entries = torch.stack(entries, 1).view(batch, -1, h, w)
+            total = total + F.interpolate(entries, size, mode='bilinear', align_corners=False)
+        return total / len(recorded)
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
+        b, _, h, w = inputs.shape
+        size = self.model_input_size(h, w)
+        images = F.interpolate(inputs, size, mode='bilinear', align_corners=False) if size != (h, w) else inputs
+        packed, entry_class = self.prompts()
+        latents = self.noisy_latents(images)
+        text = self.backbone.encode_token_ids(torch.stack([p.input_ids for p in packed]))
+        key_index = torch.tensor(sorted({t for p in packed for toks in p.spans.values() for t in toks}))
+        recorder = AttentionRecorder(self.cross_attn_layers, 'probs' if self.cross_attn_map == 'softmax' else 'scores',
+                                     head_mean=False, key_index=key_index)
+        unet = self.backbone.unet
+        with FeatureRecorder(unet, self.feature_layers) as feats, attention_hooks(unet, [recorder]):
+            self.backbone.unet_forward(latents.repeat_interleave(len(packed), 0), self.timestep,
+                                       text.repeat(b, 1, 1))
+        maps = [feats[n][0].view(b, len(packed), *feats[n][0].shape[1:]).mean(1) for n in self.feature_layers]
+        grid = max((m.shape[2:] for m in maps), key=lambda s: s[0] * s[1])
+        features = internal_features(maps, tuple(grid))
+        ca = self.cross_attention_maps(recorder[recorder.what[0]], packed, key_index, b, tuple(latents.shape[2:]),
+                                       tuple(grid))
+        weights = torch.zeros(b, self.num_classes, *grid, device=ca.device).index_add_(1, entry_class.to(ca.device), ca)
+        weights = weights / torch.bincount(entry_class, minlength=self.num_classes).to(ca).view(1, -1, 1, 1)
+        weights = normalize_maps(weights, self.cross_attn_norm)
+        logits = assign_classes(features, class_prototypes(features, weights))
+        return F.interpolate(logits, (h, w), mode='bilinear', align_corners=False)

@@ -1,0 +1,162 @@
+"""Tiny random Stable Diffusion folders in the real diffusers on-disk layout, built offline.
+
+The code under test loads them with the same ``from_pretrained`` calls it uses for
+``CompVis/stable-diffusion-v1-4``. The UNet keeps SD v1's block topology (3 cross-attention down
+blocks + 1 plain, a cross-attention mid block, 1 plain up block + 3 cross-attention up blocks
+with 3 attentions each, 2 heads), so every layer name the papers use exists. The tokenizer is a
+real CLIP BPE tokenizer made from the vocabulary file that mmseg and open_clip ship.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import os.path as osp
+import shutil
+import tempfile
+from typing import Literal
+
+import torch
+
+BUILDER_VERSION = 1
+# SD v1.4 / v1.5 ship a PNDMScheduler config; DDPM / DDIM schedulers load from it unchanged.
+SD_SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear', num_train_timesteps=1000,
+                    steps_offset=1, set_alpha_to_one=False, skip_prk_steps=True, prediction_type='epsilon')
+VOCAB_SIZE = 49408
+
+
+def cache_root() -> str:
+    """Where built models are kept: ``$MMSEG_TRAINFREE_CACHE`` or ``~/.cache/mmseg_trainfree``."""
+    return os.environ.get('MMSEG_TRAINFREE_CACHE', osp.join(osp.expanduser('~'), '.cache', 'mmseg_trainfree'))
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    # GPT-2 / CLIP byte-level alphabet: printable bytes map to themselves, the rest above 255.
+    bs = list(range(ord('!'), ord('~') + 1)) + list(range(ord('¡'), ord('¬') + 1)) + list(range(ord('®'), ord('ÿ') + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+def find_bpe_vocab() -> str:
+    """The CLIP BPE merges file shipped by mmseg (or open_clip)."""
+    import importlib.util
+    for pkg, rel in (('mmseg', 'utils/bpe_simple_vocab_16e6.txt.gz'), ('open_clip', 'bpe_simple_vocab_16e6.txt.gz')):
+        spec = importlib.util.find_spec(pkg)
+        if spec and spec.origin:
+            path = osp.join(osp.dirname(spec.origin), rel)
+            if osp.isfile(path):
+                return path
+    raise FileNotFoundError('CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz) not found in mmseg or open_clip')
+
+
+def write_clip_tokenizer(out_dir: str, bpe_path: str | None = None) -> str:
+    """Write a CLIP tokenizer folder (vocab.json, merges.txt, configs) equal to openai/clip-vit-large-patch14's."""
+    lines = gzip.open(bpe_path or find_bpe_vocab()).read().decode('utf-8').split('\n')
+    merges = [tuple(m.split()) for m in lines[1:49152 - 256 - 2 + 1]]
+    alphabet = list(_bytes_to_unicode().values())
+    vocab = alphabet + [a + '</w>' for a in alphabet] + [''.join(m) for m in merges]
+    vocab += ['<|startoftext|>', '<|endoftext|>']
+    assert len(vocab) == VOCAB_SIZE
+    os.makedirs(out_dir, exist_ok=True)
+    with open(osp.join(out_dir, 'vocab.json'), 'w', encoding='utf-8') as f:
+        json.dump({tok: i for i, tok in enumerate(vocab)}, f, ensure_ascii=False)
+    with open(osp.join(out_dir, 'merges.txt'), 'w', encoding='utf-8') as f:
+        f.write('#version: 0.2\n' + '\n'.join(' '.join(m) for m in merges) + '\n')
+    special = dict(bos_token='<|startoftext|>', eos_token='<|endoftext|>', unk_token='<|endoftext|>',
+                   pad_token='<|endoftext|>')
+    with open(osp.join(out_dir, 'tokenizer_config.json'), 'w') as f:
+        json.dump(dict(special, model_max_length=77, do_lower_case=True, tokenizer_class='CLIPTokenizer',
+                       clean_up_tokenization_spaces=False), f, indent=2)
+    with open(osp.join(out_dir, 'special_tokens_map.json'), 'w') as f:
+        json.dump(special, f, indent=2)
+    return out_dir
+
+
+def unet_config(size: Literal['tiny', 'full'] = 'tiny') -> dict:
+    """UNet2DConditionModel config: SD v1 topology; ``full`` is SD v1.4 / v1.5 exactly."""
+    cfg = dict(in_channels=4, out_channels=4, layers_per_block=2,
+               down_block_types=('CrossAttnDownBlock2D',) * 3 + ('DownBlock2D',),
+               up_block_types=('UpBlock2D',) + ('CrossAttnUpBlock2D',) * 3)
+    if size == 'full':
+        return dict(cfg, sample_size=64, block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=768,
+                    attention_head_dim=8, norm_num_groups=32)
+    return dict(cfg, sample_size=16, block_out_channels=(16, 16, 32, 32), cross_attention_dim=32,
+                attention_head_dim=2, norm_num_groups=8)
+
+
+def vae_config(size: Literal['tiny', 'full'] = 'tiny') -> dict:
+    cfg = dict(in_channels=3, out_channels=3, latent_channels=4, down_block_types=('DownEncoderBlock2D',) * 4,
+               up_block_types=('UpDecoderBlock2D',) * 4, scaling_factor=0.18215)
+    if size == 'full':
+        return dict(cfg, block_out_channels=(128, 256, 512, 512), layers_per_block=2, norm_num_groups=32,
+                    sample_size=512)
+    return dict(cfg, block_out_channels=(8, 8, 16, 16), layers_per_block=1, norm_num_groups=4, sample_size=128)
+
+
+def text_encoder_config(size: Literal['tiny', 'full'] = 'tiny') -> dict:
+    cfg = dict(vocab_size=VOCAB_SIZE, max_position_embeddings=77, bos_token_id=49406, eos_token_id=49407,
+               pad_token_id=49407, hidden_act='quick_gelu')
+    if size == 'full':
+        return dict(cfg, hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+                    projection_dim=768)
+    return dict(cfg, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                projection_dim=32)
+
+
+def _model_index() -> dict:
+    return {'_class_name': 'StableDiffusionPipeline', '_diffusers_version': '0.42.1',
+            'feature_extractor': [None, None], 'safety_checker': [None, None], 'requires_safety_checker': False,
+            'scheduler': ['diffusers', 'PNDMScheduler'], 'text_encoder': ['transformers', 'CLIPTextModel'],
+            'tokenizer': ['transformers', 'CLIPTokenizer'], 'unet': ['diffusers', 'UNet2DConditionModel'],
+            'vae': ['diffusers', 'AutoencoderKL']}
+
+
+def write_stable_diffusion(out_dir: str, size: Literal['tiny', 'full'] = 'tiny', seed: int = 0,
+                           dtype: torch.dtype = torch.float32) -> str:
+    """Build a random SD v1-layout pipeline folder (unet/ vae/ text_encoder/ tokenizer/ scheduler/)."""
+    from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    os.makedirs(out_dir, exist_ok=True)
+    builders = dict(unet=lambda: UNet2DConditionModel(**unet_config(size)),
+                    vae=lambda: AutoencoderKL(**vae_config(size)),
+                    text_encoder=lambda: CLIPTextModel(CLIPTextConfig(**text_encoder_config(size))))
+    for i, (name, build) in enumerate(builders.items()):
+        torch.manual_seed(seed + i)
+        model = build()
+        (model if dtype == torch.float32 else model.to(dtype)).save_pretrained(osp.join(out_dir, name))
+    PNDMScheduler(**SD_SCHEDULER).save_pretrained(osp.join(out_dir, 'scheduler'))
+    write_clip_tokenizer(osp.join(out_dir, 'tokenizer'))
+    with open(osp.join(out_dir, 'model_index.json'), 'w') as f:
+        json.dump(_model_index(), f, indent=2)
+    return out_dir
+
+
+def tiny_stable_diffusion(size: Literal['tiny', 'full'] = 'tiny', seed: int = 0, root: str | None = None) -> str:
+    """Path of a cached random SD folder, built on first use (atomically, safe for parallel workers).
+
+    ``full`` has SD v1.5's exact architecture (about 1.1 B parameters, saved in fp16: 2 GB) for
+    benchmarks; ``tiny`` has a few hundred thousand parameters for tests and the demo.
+    """
+    root = root or cache_root()
+    path = osp.join(root, f'random-sd-v1-{size}-seed{seed}-v{BUILDER_VERSION}')
+    if osp.isfile(osp.join(path, 'model_index.json')):
+        return path
+    os.makedirs(root, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix='.building-', dir=root)
+    try:
+        write_stable_diffusion(tmp, size, seed, torch.float16 if size == 'full' else torch.float32)
+        try:
+            os.rename(tmp, path)
+        except OSError:  # another process finished first
+            if not osp.isfile(osp.join(path, 'model_index.json')):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Evaluate on N processes with torchrun: bash tools/dist_test.sh CONFIG N [tools/test.py options]
+# (one GPU per process with NCCL; on a machine without GPUs, N CPU processes with gloo)
+CONFIG=$1
+GPUS=$2
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+PYTHON=${PYTHON:-python}
+
+PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
+$PYTHON -m torch.distributed.run \
+    --nnodes=$NNODES \
+    --node_rank=$NODE_RANK \
+    --master_addr=$MASTER_ADDR \
+    --nproc_per_node=$GPUS \
+    --master_port=$PORT \
+    $(dirname "$0")/test.py \
+    $CONFIG \
+    --launcher pytorch \
+    ${@:3}
