@@ -19,9 +19,9 @@ CROSS_ATTN_NORMS = ('minmax', 'max', 'none')
 
 
 def internal_features(maps: Sequence[Tensor], size: tuple[int, int]) -> Tensor:
-    """Eq. 3: each (B, C_i, h_i, w_i) map L2-normalised per pixel, resized to ``size``, concatenated,
-    and the result normalised again so that dot products are cosines."""
-    feats = [F.interpolate(F.normalize(m.float(), dim=1), size, mode='bilinear', align_corners=False)
+    """Eq. 3: each (B, C_i, h_i, w_i) map resized to ``size`` and L2-normalised per pixel (so every
+    layer weighs the same at every pixel), concatenated, and normalised again (dot products are cosines)."""
+    feats = [F.normalize(F.interpolate(m.float(), size, mode='bilinear', align_corners=False), dim=1)
              for m in maps]
     return F.normalize(torch.cat(feats, 1), dim=1)
 

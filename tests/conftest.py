@@ -1,0 +1,41 @@
+"""Shared fixtures: a tiny random Stable Diffusion folder and the built-in shapes dataset, built offline."""
+import os
+
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import mmseg_trainfree  # noqa: E402,F401
+from mmseg_trainfree.datasets import generate_shapes_dataset  # noqa: E402
+from mmseg_trainfree.testing import tiny_stable_diffusion  # noqa: E402
+
+torch.set_num_threads(1)
+mmseg_trainfree.register_all_modules()
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope='session')
+def tiny_sd(tmp_path_factory) -> str:
+    """Path of a tiny random SD v1-layout folder (loaded by the code under test with from_pretrained)."""
+    return tiny_stable_diffusion('tiny', seed=0, root=str(tmp_path_factory.mktemp('models')))
+
+
+@pytest.fixture(scope='session')
+def backbone(tiny_sd):
+    from mmseg_trainfree.models import StableDiffusionBackbone
+    return StableDiffusionBackbone(model_id=tiny_sd, dtype='float32')
+
+
+@pytest.fixture(scope='session')
+def shapes_root(tmp_path_factory) -> str:
+    return generate_shapes_dataset(str(tmp_path_factory.mktemp('shapes')), num_images=4, size=(96, 128))
+
+
+def maskdiffusion_cfg(model_id: str, **kw) -> dict:
+    cfg = dict(type='MaskDiffusion', backbone=dict(type='StableDiffusionBackbone', model_id=model_id),
+               data_preprocessor=dict(type='SegDataPreProcessor', mean=[127.5] * 3, std=[127.5] * 3, bgr_to_rgb=True),
+               image_size=(64, 64), class_names=['background', 'disc', 'square', 'triangle'])
+    cfg.update(kw)
+    return cfg

@@ -1,0 +1,127 @@
+"""MaskDiffusion: the math on hand-made tensors, prompts, and the end-to-end forward on a tiny SD."""
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import maskdiffusion_cfg
+
+from mmseg_trainfree.models.segmentors.maskdiffusion import (assign_classes, class_prototypes, internal_features,
+                                                             normalize_maps, spatial_shape)
+from mmseg_trainfree.models.utils import pack_prompts
+from mmseg_trainfree.registry import MODELS
+
+
+def test_prototypes_are_weighted_means():
+    f = torch.tensor([[1., 0.], [0., 1.], [1., 1.], [3., 0.]]).T.reshape(1, 2, 2, 2)  # 4 pixels, D=2
+    a = torch.tensor([[1., 0., 0., 1.], [0., 2., 2., 0.]]).reshape(1, 2, 2, 2)
+    protos = class_prototypes(f, a)
+    torch.testing.assert_close(protos[0, 0], torch.tensor([2., 0.]))  # (1*[1,0] + 1*[3,0]) / 2
+    torch.testing.assert_close(protos[0, 1], torch.tensor([.5, 1.]))  # (2*[0,1] + 2*[1,1]) / 4
+
+
+def test_assignment_is_cosine_argmax():
+    f = torch.tensor([[2., 0.1], [0.1, 5.], [1., 1.2]]).T.reshape(1, 2, 1, 3)
+    protos = torch.tensor([[[10., 0.], [0., 0.1]]])
+    logits = assign_classes(f, protos)
+    assert logits.argmax(1).flatten().tolist() == [0, 1, 1]
+    torch.testing.assert_close(logits[0, :, 0, 0], F.cosine_similarity(f[0, :, 0, :1].T, protos[0], dim=-1))
+
+
+def test_known_segmentation_is_recovered():
+    # features drawn around one direction per class; cross-attention a noisy version of the masks
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 3, (1, 16, 16), generator=g)
+    dirs = torch.randn(3, 8, generator=g)
+    f = dirs[labels].permute(0, 3, 1, 2) + 0.3 * torch.randn(1, 8, 16, 16, generator=g)
+    masks = F.one_hot(labels, 3).permute(0, 3, 1, 2).float()
+    ca = normalize_maps(masks + 0.4 * torch.rand(1, 3, 16, 16, generator=g), 'minmax')
+    pred = assign_classes(f, class_prototypes(f, ca)).argmax(1)
+    assert (pred == labels).float().mean() > 0.95
+
+
+def test_internal_features_normalised_and_resized():
+    maps = [torch.randn(2, 5, 2, 2), torch.randn(2, 3, 4, 4)]
+    f = internal_features(maps, (4, 4))
+    assert f.shape == (2, 8, 4, 4)
+    torch.testing.assert_close(f.norm(dim=1), torch.ones(2, 4, 4))
+    # each layer contributes equally: per-layer parts have norm 1/sqrt(2)
+    torch.testing.assert_close(f[:, 5:].norm(dim=1), torch.full((2, 4, 4), 0.5 ** 0.5))
+
+
+def test_normalize_maps():
+    m = torch.tensor([[[[1., 3.], [2., 5.]]]])
+    torch.testing.assert_close(normalize_maps(m, 'minmax').flatten(), torch.tensor([0., .5, .25, 1.]))
+    torch.testing.assert_close(normalize_maps(m, 'max').flatten(), torch.tensor([.2, .6, .4, 1.]))
+    assert torch.equal(normalize_maps(m, 'none'), m)
+
+
+def test_spatial_shape():
+    assert spatial_shape(16 * 24, (64, 96)) == (16, 24)
+    assert spatial_shape(4 * 6, (64, 96)) == (4, 6)
+    with pytest.raises(ValueError):
+        spatial_shape(7, (64, 96))
+
+
+def test_pack_prompts_spans_and_splitting(backbone):
+    tok = backbone.tokenizer
+    names = ['dining table', 'cat', 'tv monitor']
+    [p] = pack_prompts(tok, names, ' and ')
+    for i, name in enumerate(names):
+        assert tok.decode(p.input_ids[p.spans[i]]).strip() == name
+    assert tok.decode(p.input_ids[:12], skip_special_tokens=True).strip() == 'dining table and cat and tv monitor'
+    many = [f'{a} {b}' for a in ('red', 'green', 'blue', 'small', 'large', 'old')
+            for b in ('car', 'tree', 'house', 'dog', 'chair', 'road', 'boat', 'sky', 'lamp', 'bird')]
+    packed = pack_prompts(tok, many, ' and ', prefix='a photo of')
+    assert len(packed) > 1
+    seen = [i for p in packed for i in p.spans]
+    assert seen == list(range(60))  # each name exactly once, in order, never split over prompts
+    for p in packed:
+        assert p.input_ids.shape == (77,) and p.input_ids[0] == tok.bos_token_id
+        for i, span in p.spans.items():
+            assert tok.decode(p.input_ids[span]).strip() == many[i]
+        assert tok.decode(p.input_ids[1:4]).strip() == 'a photo of'
+    with pytest.raises(ValueError, match='more than one prompt'):
+        pack_prompts(tok, ['word ' * 80])
+
+
+def test_forward_shapes_and_determinism(tiny_sd):
+    model = MODELS.build(maskdiffusion_cfg(tiny_sd))
+    x = torch.rand(2, 3, 48, 80) * 2 - 1
+    a = model.encode_decode(x, [{}] * 2)
+    b = model.encode_decode(x, [{}] * 2)
+    assert a.shape == (2, 4, 48, 80)
+    assert torch.equal(a, b)
+    assert a.abs().max() <= 1 + 1e-5  # cosine similarities
+    single = model.encode_decode(x[1:], [{}])
+    torch.testing.assert_close(single, a[1:], rtol=1e-4, atol=1e-5)  # batching does not mix images
+
+
+@pytest.mark.parametrize('variant', [dict(cross_attn_map='exp', cross_attn_norm='max'),
+                                     dict(cross_attn_map='softmax'), dict(timestep=0, add_noise=False)])
+def test_config_variants_run(tiny_sd, variant):
+    model = MODELS.build(maskdiffusion_cfg(tiny_sd, **variant))
+    out = model.encode_decode(torch.rand(1, 3, 64, 64) * 2 - 1, [{}])
+    assert out.shape == (1, 4, 64, 64) and torch.isfinite(out).all()
+
+
+def test_long_vocabulary_is_split_over_prompts(tiny_sd):
+    model = MODELS.build(maskdiffusion_cfg(tiny_sd, class_names='mmseg_trainfree::_base_/classnames/cocostuff171.txt'))
+    packed, entry_class = model.prompts()
+    assert len(packed) >= 2 and model.num_classes == 171
+    before = model.backbone.unet_evaluations
+    out = model.encode_decode(torch.rand(1, 3, 64, 64) * 2 - 1, [{}])
+    assert out.shape == (1, 171, 64, 64)
+    assert model.backbone.unet_evaluations - before == len(packed)  # one batched pass, one row per prompt
+
+
+def test_synonyms_average_their_maps(tiny_sd):
+    model = MODELS.build(maskdiffusion_cfg(tiny_sd, class_names=[['cat', 'kitten'], 'dog']))
+    packed, entry_class = model.prompts()
+    assert entry_class.tolist() == [0, 0, 1] and len(packed[0].spans) == 3
+    assert model.encode_decode(torch.rand(1, 3, 64, 64), [{}]).shape[1] == 2
+
+
+def test_invalid_options(tiny_sd):
+    with pytest.raises(ValueError, match='cross_attn_map'):
+        MODELS.build(maskdiffusion_cfg(tiny_sd, cross_attn_map='relu'))
+    with pytest.raises(ValueError, match='cross_attn_norm'):
+        MODELS.build(maskdiffusion_cfg(tiny_sd, cross_attn_norm='zscore'))
