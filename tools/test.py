@@ -48,8 +48,6 @@ def build_config(args) -> Config:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
     if args.show or args.show_dir:
         if 'visualization' not in cfg.default_hooks:
             raise RuntimeError("--show / --show-dir need default_hooks.visualization=dict(type='SegVisualizationHook')")
@@ -65,8 +63,20 @@ def build_config(args) -> Config:
     return cfg
 
 
+def init_cpu_distributed(launcher: str) -> None:
+    """Without GPUs, join the process group with gloo before the Runner (mmengine's init_dist would
+    call torch.cuda.set_device). Only torchrun's environment (launcher 'pytorch') is supported on CPU."""
+    import torch.distributed as dist
+    if launcher == 'none' or torch.cuda.is_available() or dist.is_initialized():
+        return
+    if launcher != 'pytorch':
+        raise RuntimeError(f'--launcher {launcher} without GPUs is not supported; use torchrun (tools/dist_test.sh)')
+    dist.init_process_group('gloo')
+
+
 def main(argv=None):
     args = parse_args(argv)
+    init_cpu_distributed(args.launcher)
     runner = Runner.from_cfg(build_config(args))
     return runner.test()
 

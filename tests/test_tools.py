@@ -1,0 +1,75 @@
+"""tools/test.py end to end (demo config), torchrun with 2 processes, and config errors."""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+ENV = dict(os.environ, OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1', PYTHONWARNINGS='ignore', PYTHON=sys.executable)
+
+
+def run_tool(args, cwd, timeout=600):
+    proc = subprocess.run(args, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope='module')
+def demo_dir(tmp_path_factory, tiny_sd):
+    root = tmp_path_factory.mktemp('demo')
+    code, out = run_tool([sys.executable, osp.join(REPO, 'tools/prepare_demo.py'), '--root', str(root / 'data/demo'),
+                          '--num-images', '4'], cwd=root)
+    assert code == 0, out
+    return root
+
+
+def final_metrics(log: str) -> dict:
+    line = [ln for ln in log.splitlines() if 'Iter(test)' in ln and 'mIoU' in ln][-1]
+    return {k: float(v) for k, v in re.findall(r'(aAcc|mIoU|mAcc): ([\d.]+)', line)}
+
+
+def per_class_table(log: str) -> list:
+    return [ln.strip() for ln in log.splitlines() if re.match(r'\s*\|\s*(background|disc|square|triangle)\s*\|', ln)]
+
+
+@pytest.fixture(scope='module')
+def single_run(demo_dir):
+    config = osp.join(REPO, 'configs/maskdiffusion_shapes_demo.py')
+    code, out = run_tool([sys.executable, osp.join(REPO, 'tools/test.py'), config, '--work-dir', 'wd1',
+                          '--show-dir', 'show'], cwd=demo_dir)
+    assert code == 0, out[-3000:]
+    return out
+
+
+def test_demo_prints_metrics_and_writes_overlays(single_run, demo_dir):
+    metrics = final_metrics(single_run)
+    assert set(metrics) == {'aAcc', 'mIoU', 'mAcc'} and 0 <= metrics['mIoU'] <= 100
+    assert len(per_class_table(single_run)) == 4
+    overlays = [f for _, _, fs in os.walk(demo_dir / 'show') for f in fs if f.endswith('.png')]
+    assert len(overlays) == 4
+
+
+def test_two_processes_give_the_same_metrics(single_run, demo_dir):
+    config = osp.join(REPO, 'configs/maskdiffusion_shapes_demo.py')
+    code, out = run_tool(['bash', osp.join(REPO, 'tools/dist_test.sh'), config, '2', '--work-dir', 'wd2'],
+                         cwd=demo_dir)
+    assert code == 0, out[-3000:]
+    assert final_metrics(out) == final_metrics(single_run)
+    assert per_class_table(out) == per_class_table(single_run)
+
+
+def test_missing_dataset_root_is_reported(demo_dir):
+    config = osp.join(REPO, 'configs/maskdiffusion_voc.py')
+    code, out = run_tool([sys.executable, osp.join(REPO, 'tools/test.py'), config], cwd=demo_dir)
+    assert code != 0
+    assert 'data/VOCdevkit/VOC2012' in out and 'JPEGImages' in out and 'does not exist' in out
+
+
+def test_training_config_is_refused(demo_dir):
+    cfg = demo_dir / 'train_cfg.py'
+    cfg.write_text(f"_base_ = ['{osp.join(REPO, 'configs/maskdiffusion_shapes_demo.py')}']\n"
+                   "train_cfg = dict(type='IterBasedTrainLoop', max_iters=10)\n")
+    code, out = run_tool([sys.executable, osp.join(REPO, 'tools/test.py'), str(cfg)], cwd=demo_dir)
+    assert code != 0 and 'training-free' in out
