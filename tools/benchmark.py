@@ -1,0 +1,108 @@
+"""Measure a training-free segmentor: latency, UNet evaluations per image, peak memory.
+
+    python tools/benchmark.py CONFIG [--model-size tiny|full|config] [--num-images 3] [--image-size 512 512]
+
+``--model-size full`` builds (once, cached) a Stable Diffusion folder with SD v1.5's exact architecture and
+random weights, so the cost of the real model is measured without downloading it; ``config`` uses the
+model id of the config (real weights). Peak memory is CUDA's max allocated on a GPU, the process's peak
+RSS otherwise. On CPU, wall-clock time is indicative only; counts and memory are exact.
+"""
+import argparse
+import json
+import os.path as osp
+import resource
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import mmseg_trainfree  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+
+from mmseg_trainfree.registry import DATASETS, MODELS  # noqa: E402
+from mmseg_trainfree.testing import tiny_stable_diffusion  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Benchmark a training-free segmentor')
+    parser.add_argument('config')
+    parser.add_argument('--model-size', choices=['tiny', 'full', 'config'], default='tiny',
+                        help='random tiny SD, random full-size SD v1.5 architecture, or the config\'s model id')
+    parser.add_argument('--num-images', type=int, default=3)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--image-size', type=int, nargs=2, default=None, metavar=('H', 'W'),
+                        help='input size (default: 512 512, or 64 96 with --model-size tiny)')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--out', help='write the results as json here')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def dataset_classes(cfg: Config) -> list:
+    ds = cfg.test_dataloader.dataset
+    return list(ds.get('metainfo', {}).get('classes') or DATASETS.get(ds.type).METAINFO['classes'])
+
+
+def peak_memory_mb(device: str) -> float:
+    if device.startswith('cuda'):
+        return torch.cuda.max_memory_allocated() / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def build_model(cfg: Config, model_size: str, device: str):
+    if model_size != 'config':
+        cfg.model.backbone.model_id = tiny_stable_diffusion(model_size)
+        cfg.model.backbone.local_files_only = True
+    model = MODELS.build(cfg.model).to(device)
+    if not model.vocabulary_from_config:
+        model.set_vocabulary(dataset_classes(cfg))
+    return model
+
+
+@torch.no_grad()
+def benchmark(model, image_size, num_images: int, warmup: int, device: str) -> dict:
+    g = torch.Generator().manual_seed(0)
+    images = [torch.rand(1, 3, *image_size, generator=g) * 2 - 1 for _ in range(num_images + warmup)]
+    meta = [dict(ori_shape=tuple(image_size), img_shape=tuple(image_size))]
+    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+    for x in images[:warmup]:
+        model.inference(x.to(device), meta)
+    if device.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats()
+    evals0, times = model.backbone.unet_evaluations, []
+    for x in images[warmup:]:
+        sync()
+        t0 = time.perf_counter()
+        model.inference(x.to(device), meta)
+        sync()
+        times.append(time.perf_counter() - t0)
+    t = torch.tensor(times)
+    return dict(images=num_images, image_size=list(image_size), classes=model.num_classes,
+                latency_s_mean=round(t.mean().item(), 4), latency_s_std=round(t.std().item() if num_images > 1 else 0., 4),
+                unet_evaluations_per_image=(model.backbone.unet_evaluations - evals0) / num_images,
+                peak_memory_mb=round(peak_memory_mb(device), 1))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    mmseg_trainfree.register_all_modules()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    image_size = args.image_size or ((64, 96) if args.model_size == 'tiny' else (512, 512))
+    model = build_model(cfg, args.model_size, args.device)
+    result = dict(config=osp.basename(args.config), method=type(model).__name__, model_size=args.model_size,
+                  device=args.device, dtype=str(model.backbone.dtype).replace('torch.', ''),
+                  test_mode=model.test_cfg.get('mode', 'whole'),
+                  **benchmark(model, image_size, args.num_images, args.warmup, args.device))
+    print('| ' + ' | '.join(result) + ' |\n|' + '---|' * len(result) + '\n| '
+          + ' | '.join(str(v) for v in result.values()) + ' |')
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=2)
+    return result
+
+
+if __name__ == '__main__':
+    main()
