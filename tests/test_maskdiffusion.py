@@ -105,7 +105,7 @@ def test_config_variants_run(tiny_sd, variant):
 
 def test_long_vocabulary_is_split_over_prompts(tiny_sd):
     model = MODELS.build(maskdiffusion_cfg(tiny_sd, class_names='mmseg_trainfree::_base_/classnames/cocostuff171.txt'))
-    packed, entry_class = model.prompts()
+    packed, entry_class, _ = model.prompts()
     assert len(packed) >= 2 and model.num_classes == 171
     before = model.backbone.unet_evaluations
     out = model.encode_decode(torch.rand(1, 3, 64, 64) * 2 - 1, [{}])
@@ -115,7 +115,7 @@ def test_long_vocabulary_is_split_over_prompts(tiny_sd):
 
 def test_synonyms_average_their_maps(tiny_sd):
     model = MODELS.build(maskdiffusion_cfg(tiny_sd, class_names=[['cat', 'kitten'], 'dog']))
-    packed, entry_class = model.prompts()
+    packed, entry_class, _ = model.prompts()
     assert entry_class.tolist() == [0, 0, 1] and len(packed[0].spans) == 3
     assert model.encode_decode(torch.rand(1, 3, 64, 64), [{}]).shape[1] == 2
 
@@ -125,3 +125,10 @@ def test_invalid_options(tiny_sd):
         MODELS.build(maskdiffusion_cfg(tiny_sd, cross_attn_map='relu'))
     with pytest.raises(ValueError, match='cross_attn_norm'):
         MODELS.build(maskdiffusion_cfg(tiny_sd, cross_attn_norm='zscore'))
+
+
+def test_merge_synonyms_averages_per_class():
+    from mmseg_trainfree.models.segmentors.maskdiffusion import merge_synonyms
+    maps = torch.arange(4.).view(1, 4, 1, 1).expand(1, 4, 2, 2)
+    merged = merge_synonyms(maps, torch.tensor([0, 0, 1, 2]), 3)
+    assert merged[0, :, 0, 0].tolist() == [0.5, 2.0, 3.0]

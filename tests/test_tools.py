@@ -38,7 +38,7 @@ def per_class_table(log: str) -> list:
 def single_run(demo_dir):
     config = osp.join(REPO, 'configs/maskdiffusion_shapes_demo.py')
     code, out = run_tool([sys.executable, osp.join(REPO, 'tools/test.py'), config, '--work-dir', 'wd1',
-                          '--show-dir', 'show'], cwd=demo_dir)
+                          '--show-dir', 'show', '--out', 'preds'], cwd=demo_dir)
     assert code == 0, out[-3000:]
     return out
 
@@ -49,6 +49,8 @@ def test_demo_prints_metrics_and_writes_overlays(single_run, demo_dir):
     assert len(per_class_table(single_run)) == 4
     overlays = [f for _, _, fs in os.walk(demo_dir / 'show') for f in fs if f.endswith('.png')]
     assert len(overlays) == 4
+    preds = sorted(os.listdir(demo_dir / 'preds'))
+    assert preds == [f'shapes_{i:04d}.png' for i in range(4)]
 
 
 def test_two_processes_give_the_same_metrics(single_run, demo_dir):

@@ -48,6 +48,14 @@ def normalize_maps(maps: Tensor, how: str, eps: float = 1e-6) -> Tensor:
     return flat.view_as(maps)
 
 
+def merge_synonyms(entry_maps: Tensor, entry_class: Tensor, num_classes: int) -> Tensor:
+    """Average the maps (B, E, h, w) of the synonym entries of each class -> (B, C, h, w)."""
+    entry_class = entry_class.to(entry_maps.device)
+    merged = entry_maps.new_zeros(entry_maps.shape[0], num_classes, *entry_maps.shape[2:])
+    merged.index_add_(1, entry_class, entry_maps)
+    return merged / torch.bincount(entry_class, minlength=num_classes).to(merged).view(1, -1, 1, 1)
+
+
 def spatial_shape(num_queries: int, latent_hw: tuple[int, int]) -> tuple[int, int]:
     """(h, w) of a layer with ``num_queries`` positions in a UNet on a ``latent_hw`` latent."""
     factor = round(math.sqrt(latent_hw[0] * latent_hw[1] / num_queries))
@@ -113,13 +121,16 @@ class MaskDiffusion(TrainingFreeSegmentor):
         return max(m, math.ceil(h / m) * m), max(m, math.ceil(w / m) * m)
 
     def prompts(self):
-        """Packed prompts over all synonyms, and for each synonym entry its class id (cached)."""
+        """Packed prompts over all synonyms, each entry's class id, and the token columns any entry uses
+        (cached until the vocabulary changes)."""
         if self._prompts is None:
-            names = [n for syn in self.class_names for n in syn] if self.class_names else []
-            entry_class = [c for c, syn in enumerate(self.class_names or []) for _ in syn]
-            self.num_classes  # clear error if there is no vocabulary
+            if self.class_names is None:
+                self.num_classes  # raises the "no vocabulary" error
+            names = [n for syn in self.class_names for n in syn]
+            entry_class = torch.tensor([c for c, syn in enumerate(self.class_names) for _ in syn])
             packed = pack_prompts(self.backbone.tokenizer, names, self.prompt_joiner, self.prompt_prefix)
-            self._prompts = (packed, torch.tensor(entry_class))
+            key_index = torch.tensor(sorted({t for p in packed for toks in p.spans.values() for t in toks}))
+            self._prompts = (packed, entry_class, key_index)
         return self._prompts
 
     def noisy_latents(self, images: Tensor) -> Tensor:
@@ -150,23 +161,21 @@ class MaskDiffusion(TrainingFreeSegmentor):
         b, _, h, w = inputs.shape
         size = self.model_input_size(h, w)
         images = F.interpolate(inputs, size, mode='bilinear', align_corners=False) if size != (h, w) else inputs
-        packed, entry_class = self.prompts()
+        packed, entry_class, key_index = self.prompts()
         latents = self.noisy_latents(images)
         text = self.backbone.encode_token_ids(torch.stack([p.input_ids for p in packed]))
-        key_index = torch.tensor(sorted({t for p in packed for toks in p.spans.values() for t in toks}))
         recorder = AttentionRecorder(self.cross_attn_layers, 'probs' if self.cross_attn_map == 'softmax' else 'scores',
                                      head_mean=False, key_index=key_index)
         unet = self.backbone.unet
         with FeatureRecorder(unet, self.feature_layers) as feats, attention_hooks(unet, [recorder]):
+            # every prompt of the vocabulary in one batch: rows are (image, prompt), image-major
             self.backbone.unet_forward(latents.repeat_interleave(len(packed), 0), self.timestep,
                                        text.repeat(b, 1, 1))
         maps = [feats[n][0].view(b, len(packed), *feats[n][0].shape[1:]).mean(1) for n in self.feature_layers]
-        grid = max((m.shape[2:] for m in maps), key=lambda s: s[0] * s[1])
-        features = internal_features(maps, tuple(grid))
-        ca = self.cross_attention_maps(recorder[recorder.what[0]], packed, key_index, b, tuple(latents.shape[2:]),
-                                       tuple(grid))
-        weights = torch.zeros(b, self.num_classes, *grid, device=ca.device).index_add_(1, entry_class.to(ca.device), ca)
-        weights = weights / torch.bincount(entry_class, minlength=self.num_classes).to(ca).view(1, -1, 1, 1)
-        weights = normalize_maps(weights, self.cross_attn_norm)
+        grid = tuple(max((m.shape[2:] for m in maps), key=lambda s: s[0] * s[1]))
+        features = internal_features(maps, grid)
+        entry_maps = self.cross_attention_maps(recorder[recorder.what[0]], packed, key_index, b,
+                                               tuple(latents.shape[2:]), grid)
+        weights = normalize_maps(merge_synonyms(entry_maps, entry_class, self.num_classes), self.cross_attn_norm)
         logits = assign_classes(features, class_prototypes(features, weights))
         return F.interpolate(logits, (h, w), mode='bilinear', align_corners=False)
