@@ -75,8 +75,7 @@ class HookedAttnProcessor:
                 scores = scores + attention_mask
             for hook in hooks:
                 hook.on_scores(self.name, scores)
-            dtype = scores.dtype
-            probs = scores.float().softmax(dim=-1).to(dtype) if attn.upcast_softmax else scores.softmax(-1)
+            probs = scores.float().softmax(dim=-1).to(scores.dtype)  # fp32 softmax, also under fp16
             del scores
             for hook in hooks:
                 hook.on_probs(self.name, probs)
