@@ -17,7 +17,7 @@ class LoadImage(LoadImageFromFile):
             out = super().transform(results)
         except FileNotFoundError as e:
             raise FileNotFoundError(f'image file not found: {path}') from e
-        except AssertionError as e:  # mmcv asserts that the decoded image is not None
+        except AssertionError:  # mmcv asserts that the decoded image is not None
             out = None
         if out is None or out.get('img') is None:
             raise ValueError(f'cannot decode image {path}: expected a readable PNG / JPEG / TIFF file')
