@@ -9,7 +9,7 @@ import torch  # noqa: E402
 
 import mmseg_trainfree  # noqa: E402,F401
 from mmseg_trainfree.datasets import generate_shapes_dataset  # noqa: E402
-from mmseg_trainfree.testing import tiny_stable_diffusion  # noqa: E402
+from mmseg_trainfree.testing import random_stable_diffusion  # noqa: E402
 
 torch.set_num_threads(1)
 mmseg_trainfree.register_all_modules()
@@ -19,7 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture(scope='session')
 def tiny_sd(tmp_path_factory) -> str:
     """Path of a tiny random SD v1-layout folder (loaded by the code under test with from_pretrained)."""
-    return tiny_stable_diffusion('tiny', seed=0, root=str(tmp_path_factory.mktemp('models')))
+    return random_stable_diffusion('tiny', seed=0, root=str(tmp_path_factory.mktemp('models')))
 
 
 @pytest.fixture(scope='session')

@@ -7,7 +7,7 @@ import torch
 
 from mmseg_trainfree.models import ModelNotAvailableError, StableDiffusionBackbone
 from mmseg_trainfree.models.attention import attention_layer_names
-from mmseg_trainfree.testing import tiny_stable_diffusion
+from mmseg_trainfree.testing import random_stable_diffusion
 
 
 def test_layout_and_loading(tiny_sd, backbone):
@@ -44,15 +44,15 @@ def test_tokenizer_is_real_clip_bpe(backbone):
 
 
 def test_cache_is_reused(tmp_path):
-    a = tiny_stable_diffusion('tiny', root=str(tmp_path))
+    a = random_stable_diffusion('tiny', root=str(tmp_path))
     mtime = osp.getmtime(osp.join(a, 'model_index.json'))
-    assert tiny_stable_diffusion('tiny', root=str(tmp_path)) == a
+    assert random_stable_diffusion('tiny', root=str(tmp_path)) == a
     assert osp.getmtime(osp.join(a, 'model_index.json')) == mtime
 
 
 def test_weights_are_seeded(tmp_path):
-    a = StableDiffusionBackbone(tiny_stable_diffusion('tiny', seed=0, root=str(tmp_path / 'a')))
-    b = StableDiffusionBackbone(tiny_stable_diffusion('tiny', seed=0, root=str(tmp_path / 'b')))
+    a = StableDiffusionBackbone(random_stable_diffusion('tiny', seed=0, root=str(tmp_path / 'a')))
+    b = StableDiffusionBackbone(random_stable_diffusion('tiny', seed=0, root=str(tmp_path / 'b')))
     for (n, p), (_, q) in zip(a.unet.named_parameters(), b.unet.named_parameters()):
         assert torch.equal(p, q), n
 

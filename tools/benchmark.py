@@ -21,7 +21,7 @@ import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 
 from mmseg_trainfree.registry import DATASETS, MODELS  # noqa: E402
-from mmseg_trainfree.testing import tiny_stable_diffusion  # noqa: E402
+from mmseg_trainfree.testing import random_stable_diffusion  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -52,7 +52,7 @@ def peak_memory_mb(device: str) -> float:
 
 def build_model(cfg: Config, model_size: str, device: str):
     if model_size != 'config':
-        cfg.model.backbone.model_id = tiny_stable_diffusion(model_size)
+        cfg.model.backbone.model_id = random_stable_diffusion(model_size)
         cfg.model.backbone.local_files_only = True
     model = MODELS.build(cfg.model).to(device)
     if not model.vocabulary_from_config:

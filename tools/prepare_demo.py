@@ -10,7 +10,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmseg_trainfree.datasets import generate_shapes_dataset  # noqa: E402
-from mmseg_trainfree.testing import tiny_stable_diffusion  # noqa: E402
+from mmseg_trainfree.testing import random_stable_diffusion  # noqa: E402
 
 
 def main(argv=None):
@@ -22,7 +22,7 @@ def main(argv=None):
     generate_shapes_dataset(osp.join(args.root, 'shapes'), args.num_images, seed=args.seed)
     model_dir = osp.join(args.root, 'tiny-sd')
     if not osp.isdir(model_dir):
-        shutil.copytree(tiny_stable_diffusion('tiny', seed=args.seed), model_dir)
+        shutil.copytree(random_stable_diffusion('tiny', seed=args.seed), model_dir)
     print(f'demo data in {args.root}: shapes/ ({args.num_images} images), tiny-sd/ (random Stable Diffusion)')
 
 

@@ -1,5 +1,5 @@
 """Builders of tiny random models and tiny datasets, for the tests and the demo (no downloads)."""
-from .tiny_models import (cache_root, tiny_stable_diffusion, unet_config, write_clip_tokenizer,
+from .tiny_models import (cache_root, random_stable_diffusion, unet_config, write_clip_tokenizer,
                           write_stable_diffusion)
 
-__all__ = ['cache_root', 'tiny_stable_diffusion', 'unet_config', 'write_clip_tokenizer', 'write_stable_diffusion']
+__all__ = ['cache_root', 'random_stable_diffusion', 'unet_config', 'write_clip_tokenizer', 'write_stable_diffusion']

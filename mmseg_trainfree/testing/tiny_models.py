@@ -138,7 +138,7 @@ def write_stable_diffusion(out_dir: str, size: Literal['tiny', 'full'] = 'tiny',
     return out_dir
 
 
-def tiny_stable_diffusion(size: Literal['tiny', 'full'] = 'tiny', seed: int = 0, root: str | None = None) -> str:
+def random_stable_diffusion(size: Literal['tiny', 'full'] = 'tiny', seed: int = 0, root: str | None = None) -> str:
     """Path of a cached random SD folder, built on first use (atomically, safe for parallel workers).
 
     ``full`` has SD v1.5's exact architecture (about 1.1 B parameters, saved in fp16: 2 GB) for
