@@ -4,7 +4,7 @@ data_root = 'data/cityscapes'
 test_pipeline = [
     dict(type='LoadImage'),
     dict(type='Resize', scale=(2048, 1024), keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadSegAnnotations'),
     dict(type='PackSegInputs'),
 ]
 test_dataloader = dict(

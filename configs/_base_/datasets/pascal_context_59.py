@@ -4,7 +4,7 @@ data_root = 'data/VOCdevkit/VOC2010'
 test_pipeline = [
     dict(type='LoadImage'),
     dict(type='Resize', scale=(2048, 448), keep_ratio=True),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadSegAnnotations'),
     dict(type='PackSegInputs'),
 ]
 test_dataloader = dict(

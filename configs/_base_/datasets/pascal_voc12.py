@@ -4,7 +4,7 @@ data_root = 'data/VOCdevkit/VOC2012'
 test_pipeline = [
     dict(type='LoadImage'),
     dict(type='Resize', scale=(2048, 512), keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadSegAnnotations'),
     dict(type='PackSegInputs'),
 ]
 test_dataloader = dict(

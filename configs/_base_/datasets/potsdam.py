@@ -3,7 +3,7 @@ dataset_type = 'PotsdamDataset'
 data_root = 'data/potsdam'
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadSegAnnotations'),
     dict(type='PackSegInputs'),
 ]
 test_dataloader = dict(

@@ -3,7 +3,7 @@ dataset_type = 'ShapesDataset'
 data_root = 'data/shapes'
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadSegAnnotations'),
     dict(type='PackSegInputs'),
 ]
 test_dataloader = dict(
