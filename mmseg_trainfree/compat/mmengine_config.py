@@ -17,9 +17,12 @@ PACKAGE = 'mmseg_trainfree'
 
 
 def config_roots() -> list[str]:
-    """Folders that may hold our configs, in search order."""
+    """Folders that may hold our configs, in search order: a source checkout's ``configs/`` first (so a
+    stale ``.mim`` copy left by a wheel build never shadows the files being edited), then the packaged copy."""
     pkg_dir = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    return [osp.join(pkg_dir, '.mim', 'configs'), osp.join(osp.dirname(pkg_dir), 'configs')]
+    repo = osp.dirname(pkg_dir)
+    source, packaged = osp.join(repo, 'configs'), osp.join(pkg_dir, '.mim', 'configs')
+    return [source, packaged] if osp.isfile(osp.join(repo, 'setup.py')) else [packaged, source]
 
 
 def resolve_config(rel_path: str) -> str:
