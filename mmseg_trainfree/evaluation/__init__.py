@@ -1,1 +1,4 @@
-"""Metrics that mmseg lacks (Hungarian-matched mIoU, EmerDiff protocols) land here."""
+"""Metrics that mmseg lacks."""
+from .hungarian import HungarianIoUMetric, confusion, matched_counts, segment_confusion
+
+__all__ = ['HungarianIoUMetric', 'confusion', 'matched_counts', 'segment_confusion']

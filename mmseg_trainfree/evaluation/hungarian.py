@@ -1,0 +1,130 @@
+"""Unsupervised mIoU: predictions are cluster ids, matched to classes by the Hungarian algorithm.
+
+Two protocols, not comparable with each other (say which one a number uses):
+
+- ``mode='dataset'`` (IIC / PiCIE / STEGO): one cluster x class confusion matrix over the whole
+  dataset and one assignment. Meaningful only when cluster ids are consistent across images.
+- ``mode='per_image'`` (DiffSeg): an assignment per image on a classes x max(classes, segments) matrix;
+  true positives, false positives (matched segments only) and false negatives are summed over the
+  dataset. Pixels of unmatched segments count as misses of their true class.
+
+Each image contributes only small sufficient statistics (its confusion matrix, or per-class
+TP / FP / FN), which is what distributed runs gather.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger, print_log
+from prettytable import PrettyTable
+from scipy.optimize import linear_sum_assignment
+
+from ..registry import METRICS
+
+MODES = ('dataset', 'per_image')
+
+
+def confusion(pred: torch.Tensor, label: torch.Tensor, num_classes: int, ignore_index: int) -> np.ndarray:
+    """(clusters, classes) pixel counts over labelled pixels; rows are cluster ids 0..max(pred)."""
+    keep = label != ignore_index
+    pred, label = pred[keep].long(), label[keep].long()
+    if label.numel() and (label.min() < 0 or label.max() >= num_classes):
+        raise ValueError(f'ground truth holds ids outside 0..{num_classes - 1} that are not ignore_index '
+                         f'{ignore_index}: {sorted(set(label.unique().tolist()) - set(range(num_classes)))[:5]}')
+    if pred.numel() and pred.min() < 0:
+        raise ValueError('cluster ids must be non-negative')
+    k = int(pred.max()) + 1 if pred.numel() else 1
+    counts = torch.bincount(pred * num_classes + label, minlength=k * num_classes)
+    return counts.view(k, num_classes).cpu().numpy().astype(np.int64)
+
+
+def matched_counts(conf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hungarian match of the rows (clusters) of a (clusters, classes) matrix to its columns, maximising
+    matched pixels; per class TP, FP (other pixels of its matched cluster) and FN (all its other pixels)."""
+    num_classes = conf.shape[1]
+    clusters, classes = linear_sum_assignment(conf, maximize=True)
+    tp, fp = np.zeros(num_classes, np.int64), np.zeros(num_classes, np.int64)
+    tp[classes] = conf[clusters, classes]
+    fp[classes] = conf[clusters].sum(1) - tp[classes]
+    fn = conf.sum(0) - tp
+    return tp, fp, fn
+
+
+def segment_confusion(conf: np.ndarray) -> np.ndarray:
+    """Keep the clusters that occur in the image and pad with empty segments to at least as many
+    segments as classes: the DiffSeg matrix (transposed), (max(classes, segments), classes)."""
+    present = conf[conf.sum(1) > 0]
+    pad = max(conf.shape[1] - len(present), 0)
+    return np.concatenate([present, np.zeros((pad, conf.shape[1]), np.int64)])
+
+
+@METRICS.register_module()
+class HungarianIoUMetric(BaseMetric):
+    """mIoU, per-class IoU / accuracy and pixel accuracy of cluster predictions after Hungarian matching.
+
+    Args:
+        mode: ``'dataset'`` (one matching over the dataset) or ``'per_image'`` (DiffSeg's protocol).
+        ignore_index: label value that is not evaluated (65535 for the 16-bit benchmarks).
+    """
+
+    default_prefix: Optional[str] = None
+
+    def __init__(self, mode: str = 'dataset', ignore_index: int = 255, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None, **kwargs):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if mode not in MODES:
+            raise ValueError(f'HungarianIoUMetric mode must be one of {MODES}, got {mode!r}')
+        self.mode, self.ignore_index = mode, ignore_index
+
+    @property
+    def num_classes(self) -> int:
+        classes = (self.dataset_meta or {}).get('classes')
+        if not classes:
+            raise ValueError('HungarianIoUMetric needs dataset_meta["classes"] (set by the runner from the dataset)')
+        return len(classes)
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            pred = sample['pred_sem_seg']['data'].squeeze(0)
+            label = sample['gt_sem_seg']['data'].squeeze(0).to(pred.device)
+            if pred.shape != label.shape:
+                raise ValueError(f'prediction {tuple(pred.shape)} and ground truth {tuple(label.shape)} differ in '
+                                 f'size ({sample.get("img_path")})')
+            conf = confusion(pred, label, self.num_classes, self.ignore_index)
+            if self.mode == 'dataset':
+                self.results.append(conf)
+            else:
+                self.results.append(np.stack(matched_counts(segment_confusion(conf))))
+
+    def compute_metrics(self, results: list) -> dict[str, float]:
+        if self.mode == 'dataset':
+            rows = max(r.shape[0] for r in results)
+            total = np.zeros((rows, self.num_classes), np.int64)
+            for r in results:
+                total[:r.shape[0]] += r
+            tp, fp, fn = matched_counts(total)
+        else:
+            tp, fp, fn = np.sum(results, axis=0)
+        return self.summarize(tp, fp, fn)
+
+    def summarize(self, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> dict[str, float]:
+        """mmseg-style metrics (percent) and the per-class table in the log."""
+        with np.errstate(divide='ignore', invalid='ignore'):
+            iou = tp / (tp + fp + fn)
+            acc = tp / (tp + fn)
+        labelled = (tp + fn).sum()
+        metrics = OrderedDict(aAcc=round(float(tp.sum() / max(labelled, 1)) * 100, 2),
+                              mIoU=round(float(np.nanmean(iou)) * 100, 2) if np.isfinite(iou).any() else float('nan'),
+                              mAcc=round(float(np.nanmean(acc)) * 100, 2) if np.isfinite(acc).any() else float('nan'))
+        table = PrettyTable()
+        table.add_column('Class', list(self.dataset_meta['classes']))
+        table.add_column('IoU', np.round(iou * 100, 2).tolist())
+        table.add_column('Acc', np.round(acc * 100, 2).tolist())
+        logger = MMLogger.get_current_instance()
+        print_log(f'per class results (Hungarian matching, {self.mode} protocol):', logger)
+        print_log('\n' + table.get_string(), logger=logger)
+        return dict(metrics)
