@@ -12,7 +12,11 @@ from mmseg_trainfree.registry import DATASETS, MODELS
 
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '*.py')))
 EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 19, 'maskdiffusion_potsdam.py': 6,
-                    'maskdiffusion_cocostuff171.py': 171, 'maskdiffusion_shapes_demo.py': 4}
+                    'maskdiffusion_cocostuff171.py': 171, 'maskdiffusion_shapes_demo.py': 4,
+                    'maskdiffusion_unsup_cityscapes19.py': 19, 'maskdiffusion_unsup_cityscapes27.py': 27,
+                    'maskdiffusion_unsup_cocostuff27.py': 27, 'maskdiffusion_unsup_shapes_demo.py': 4,
+                    'kmeans_sd_unsup_cityscapes19.py': 19, 'kmeans_sd_unsup_cityscapes27.py': 27,
+                    'kmeans_sd_unsup_cocostuff27.py': 27}
 
 
 def test_every_config_is_listed():
@@ -48,7 +52,7 @@ def test_package_prefix_inheritance(tmp_path):
         os.chdir(cwd)
     assert cfg.model.type == 'MaskDiffusion' and cfg.model.timestep == 10
     assert cfg.model.backbone.model_id == 'CompVis/stable-diffusion-v1-4'
-    assert cfg.test_dataloader.dataset.type == 'PascalVOCDataset'
+    assert cfg.test_dataloader.dataset.type == 'PascalVOC20Dataset'
     with pytest.raises(FileNotFoundError, match='nope.py'):
         resolve_config('nope.py')
 

@@ -50,7 +50,8 @@ def build_config(args) -> Config:
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         if 'visualization' not in cfg.default_hooks:
-            raise RuntimeError("--show / --show-dir need default_hooks.visualization=dict(type='SegVisualizationHook')")
+            raise RuntimeError("--show / --show-dir need default_hooks.visualization "
+                               "(EvalCropVisualizationHook or mmseg's SegVisualizationHook)")
         cfg.default_hooks.visualization.update(draw=True, interval=args.show_interval)
         if args.show:
             cfg.default_hooks.visualization.update(show=True, wait_time=args.wait_time)

@@ -15,7 +15,7 @@ resume = False
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    visualization=dict(type='SegVisualizationHook'),
+    visualization=dict(type='EvalCropVisualizationHook'),  # mmseg's SegVisualizationHook, crop-aware
 )
 custom_hooks = [dict(type='VocabularyHook')]  # class names from the dataset unless model.class_names is set
 # Every parameter is frozen, so plain DDP would refuse the model: wrap only what is trainable (nothing).

@@ -2,7 +2,9 @@
 
 Unsupervised protocols score the prediction at the crop, not at the original image, so these
 transforms also set ``ori_shape`` (mmseg resizes predictions back to ``ori_shape``): place them after
-the annotation loader.
+the annotation loader. The crop is recorded as ``eval_crop`` (pack it with
+``PackSegInputs(meta_keys=(..., 'eval_crop'))``) so that ``EvalCropVisualizationHook`` can draw
+predictions over the same crop of the image.
 """
 from __future__ import annotations
 
@@ -12,21 +14,22 @@ from mmcv.transforms import BaseTransform
 
 from ..registry import TRANSFORMS
 
+PACK_META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
+                  'flip_direction', 'reduce_zero_label', 'eval_crop')
+
 
 def _resize(array: np.ndarray, hw: tuple[int, int], nearest: bool) -> np.ndarray:
-    if array.shape[:2] == hw:
+    if tuple(array.shape[:2]) == tuple(hw):
         return array
     return cv2.resize(array, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR)
 
 
-def _apply(results: dict, box: tuple[int, int, int, int], out_hw: tuple[int, int]) -> dict:
-    """Crop every image / label field to box = (y1, x1, y2, x2), then resize to out_hw."""
-    y1, x1, y2, x2 = box
-    results['img'] = _resize(results['img'][y1:y2, x1:x2], out_hw, nearest=False)
-    for key in results.get('seg_fields', []):
-        results[key] = _resize(results[key][y1:y2, x1:x2], out_hw, nearest=True)
-    results['img_shape'] = results['ori_shape'] = out_hw
-    return results
+def apply_eval_crop(array: np.ndarray, crop: dict, nearest: bool = False) -> np.ndarray:
+    """Resize to ``crop['resize']`` (if set), cut ``crop['box']`` = (y1, x1, y2, x2), resize to ``crop['size']``."""
+    if crop.get('resize') is not None:
+        array = _resize(array, crop['resize'], nearest)
+    y1, x1, y2, x2 = crop['box']
+    return _resize(array[y1:y2, x1:x2], crop['size'], nearest)
 
 
 def _center_box(h: int, w: int, ch: int, cw: int) -> tuple[int, int, int, int]:
@@ -34,43 +37,50 @@ def _center_box(h: int, w: int, ch: int, cw: int) -> tuple[int, int, int, int]:
     return y1, x1, y1 + ch, x1 + cw
 
 
+class _EvalCrop(BaseTransform):
+    def __init__(self, size: int):
+        if size <= 0:
+            raise ValueError(f'size must be positive, got {size}')
+        self.size = int(size)
+
+    def crop_for(self, h: int, w: int) -> dict:
+        raise NotImplementedError
+
+    def transform(self, results: dict) -> dict:
+        crop = self.crop_for(*results['img'].shape[:2])
+        results['img'] = apply_eval_crop(results['img'], crop)
+        for key in results.get('seg_fields', []):
+            results[key] = apply_eval_crop(results[key], crop, nearest=True)
+        results['img_shape'] = results['ori_shape'] = crop['size']
+        results['eval_crop'] = crop
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(size={self.size})'
+
+
 @TRANSFORMS.register_module()
-class ResizeShortCenterCrop(BaseTransform):
+class ResizeShortCenterCrop(_EvalCrop):
     """STEGO / PiCIE: resize the short side to ``size`` (bilinear image, nearest labels), centre-crop
     ``size`` x ``size``."""
 
     def __init__(self, size: int = 320):
-        if size <= 0:
-            raise ValueError(f'size must be positive, got {size}')
-        self.size = int(size)
+        super().__init__(size)
 
-    def transform(self, results: dict) -> dict:
-        h, w = results['img'].shape[:2]
+    def crop_for(self, h: int, w: int) -> dict:
         scale = self.size / min(h, w)
         rh, rw = max(self.size, round(h * scale)), max(self.size, round(w * scale))
-        results['img'] = _resize(results['img'], (rh, rw), nearest=False)
-        for key in results.get('seg_fields', []):
-            results[key] = _resize(results[key], (rh, rw), nearest=True)
-        return _apply(results, _center_box(rh, rw, self.size, self.size), (self.size, self.size))
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}(size={self.size})'
+        return dict(resize=(rh, rw), box=_center_box(rh, rw, self.size, self.size), size=(self.size, self.size))
 
 
 @TRANSFORMS.register_module()
-class CenterSquareCropResize(BaseTransform):
+class CenterSquareCropResize(_EvalCrop):
     """DiffSeg: centre-crop the largest square, resize it to ``size`` x ``size`` (bilinear image,
     nearest labels)."""
 
     def __init__(self, size: int = 512):
-        if size <= 0:
-            raise ValueError(f'size must be positive, got {size}')
-        self.size = int(size)
+        super().__init__(size)
 
-    def transform(self, results: dict) -> dict:
-        h, w = results['img'].shape[:2]
+    def crop_for(self, h: int, w: int) -> dict:
         side = min(h, w)
-        return _apply(results, _center_box(h, w, side, side), (self.size, self.size))
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}(size={self.size})'
+        return dict(resize=None, box=_center_box(h, w, side, side), size=(self.size, self.size))

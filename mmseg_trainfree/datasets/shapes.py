@@ -28,10 +28,11 @@ def _texture(rng: np.random.Generator, h: int, w: int, base, amp: float) -> np.n
     return np.clip(np.asarray(base, float) + amp * (wave + noise), 0, 255)
 
 
-def draw_shapes_sample(rng: np.random.Generator, height: int, width: int, max_shapes: int = 3):
+def draw_shapes_sample(rng: np.random.Generator, height: int, width: int, max_shapes: int = 3,
+                       texture: float = 1.0):
     """One RGB image (uint8, H x W x 3) and its label map (uint8, H x W)."""
     bg = rng.uniform(90, 170, 3)
-    image = _texture(rng, height, width, bg, 20)
+    image = _texture(rng, height, width, bg, 20 * texture)
     label = np.zeros((height, width), np.uint8)
     for _ in range(int(rng.integers(1, max_shapes + 1))):
         cls = int(rng.integers(1, len(SHAPES_CLASSES)))
@@ -46,20 +47,20 @@ def draw_shapes_sample(rng: np.random.Generator, height: int, width: int, max_sh
             pts = np.array([[cx, cy - r], [cx - r, cy + r], [cx + r, cy + r]], np.int32)
             cv2.fillPoly(mask, [pts], 1)
         inside = mask.astype(bool)
-        image[inside] = _texture(rng, height, width, _SHAPE_COLOURS[cls], 12)[inside]
+        image[inside] = _texture(rng, height, width, _SHAPE_COLOURS[cls], 12 * texture)[inside]
         label[inside] = cls
     return image.astype(np.uint8), label
 
 
 def generate_shapes_dataset(root: str, num_images: int = 8, size: tuple[int, int] = (96, 128), seed: int = 0,
-                            split: str = 'val') -> str:
+                            split: str = 'val', texture: float = 1.0) -> str:
     """Write ``num_images`` samples under ``root`` (deterministic for a seed); returns ``root``."""
     img_dir, ann_dir = osp.join(root, 'img_dir', split), osp.join(root, 'ann_dir', split)
     os.makedirs(img_dir, exist_ok=True)
     os.makedirs(ann_dir, exist_ok=True)
     rng = np.random.default_rng(seed)
     for i in range(num_images):
-        image, label = draw_shapes_sample(rng, *size)
+        image, label = draw_shapes_sample(rng, *size, texture=texture)
         cv2.imwrite(osp.join(img_dir, f'shapes_{i:04d}.png'), image[..., ::-1])
         cv2.imwrite(osp.join(ann_dir, f'shapes_{i:04d}.png'), label)
     return root

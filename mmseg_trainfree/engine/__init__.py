@@ -1,4 +1,4 @@
 """Runner-side pieces: hooks."""
-from .hooks import VocabularyHook
+from .hooks import EvalCropVisualizationHook, VocabularyHook
 
-__all__ = ['VocabularyHook']
+__all__ = ['EvalCropVisualizationHook', 'VocabularyHook']

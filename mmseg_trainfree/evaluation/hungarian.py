@@ -74,7 +74,7 @@ class HungarianIoUMetric(BaseMetric):
     default_prefix: Optional[str] = None
 
     def __init__(self, mode: str = 'dataset', ignore_index: int = 255, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None, **kwargs):
+                 prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if mode not in MODES:
             raise ValueError(f'HungarianIoUMetric mode must be one of {MODES}, got {mode!r}')

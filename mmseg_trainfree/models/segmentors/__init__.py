@@ -1,5 +1,7 @@
 """Training-free segmentors, one file per method."""
 from .base import TrainingFreeSegmentor
+from .diffusion_base import DiffusionFeatureSegmentor
 from .maskdiffusion import MaskDiffusion
+from .maskdiffusion_unsup import UnsupervisedMaskDiffusion
 
-__all__ = ['TrainingFreeSegmentor', 'MaskDiffusion']
+__all__ = ['TrainingFreeSegmentor', 'DiffusionFeatureSegmentor', 'MaskDiffusion', 'UnsupervisedMaskDiffusion']

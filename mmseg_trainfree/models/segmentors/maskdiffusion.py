@@ -12,7 +12,7 @@ from torch import Tensor
 from ...registry import MODELS
 from ..attention import AttentionRecorder, FeatureRecorder, attention_hooks
 from ..utils.prompts import pack_prompts
-from .base import TrainingFreeSegmentor
+from .diffusion_base import DEFAULT_FEATURE_LAYERS, DiffusionFeatureSegmentor
 
 CROSS_ATTN_MAPS = ('scores', 'exp', 'softmax')
 CROSS_ATTN_NORMS = ('minmax', 'max', 'none')
@@ -66,15 +66,11 @@ def spatial_shape(num_queries: int, latent_hw: tuple[int, int]) -> tuple[int, in
 
 
 @MODELS.register_module()
-class MaskDiffusion(TrainingFreeSegmentor):
+class MaskDiffusion(DiffusionFeatureSegmentor):
     """Open-vocabulary MaskDiffusion on a frozen Stable Diffusion.
 
-    Args:
-        backbone: ``StableDiffusionBackbone`` config.
-        image_size: (h, w) the image (or crop) is resized to before the VAE; None rounds each side up
-            to a multiple of 64 (the UNet needs latents divisible by 8).
-        timestep: t of the single UNet pass (paper: 1; the official code uses the clean latent, t=0).
-        add_noise: noise the latent to ``timestep`` (seeded by ``seed``, the same draw for every image).
+    Args (besides :class:`DiffusionFeatureSegmentor`'s; timestep: paper 1, the official code uses the
+    clean latent, t=0):
         prompt_prefix / prompt_joiner: the prompt is ``prefix + c1 + joiner + c2 ...`` (official:
             ``'c1 and c2 and ...'``); vocabularies longer than one 77-token prompt are split over
             several prompts, all run as one batch; features are averaged over those passes.
@@ -89,36 +85,27 @@ class MaskDiffusion(TrainingFreeSegmentor):
     def __init__(self, backbone: dict, data_preprocessor: Optional[dict] = None, class_names=None,
                  image_size: Optional[Sequence[int]] = (512, 512), timestep: int = 1, add_noise: bool = True,
                  seed: int = 0, prompt_prefix: str = '', prompt_joiner: str = ' and ',
-                 feature_layers: Sequence[str] = ('up_blocks.0.resnets.2', 'up_blocks.1.attentions.2',
-                                                  'up_blocks.2.attentions.2'),
+                 feature_layers: Sequence[str] = DEFAULT_FEATURE_LAYERS,
                  cross_attn_layers: Sequence[str] = ('down_blocks.2.attentions.*.attn2', 'mid_block.attentions.*.attn2',
                                                      'up_blocks.1.attentions.*.attn2'),
                  cross_attn_map: str = 'scores', cross_attn_norm: str = 'minmax',
                  test_cfg: Optional[dict] = None, init_cfg=None):
-        super().__init__(data_preprocessor, class_names, test_cfg, init_cfg)
+        super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed,
+                         feature_layers, test_cfg, init_cfg)
         if cross_attn_map not in CROSS_ATTN_MAPS:
             raise ValueError(f'cross_attn_map must be one of {CROSS_ATTN_MAPS}, got {cross_attn_map!r}')
         if cross_attn_norm not in CROSS_ATTN_NORMS:
             raise ValueError(f'cross_attn_norm must be one of {CROSS_ATTN_NORMS}, got {cross_attn_norm!r}')
-        if not feature_layers or not cross_attn_layers:
-            raise ValueError('MaskDiffusion needs at least one feature layer and one cross-attention layer')
-        self.backbone = MODELS.build(backbone)
-        self.image_size = None if image_size is None else tuple(image_size)
-        self.timestep, self.add_noise, self.seed = int(timestep), add_noise, seed
+        if not cross_attn_layers:
+            raise ValueError('MaskDiffusion needs at least one cross-attention layer')
         self.prompt_prefix, self.prompt_joiner = prompt_prefix, prompt_joiner
-        self.feature_layers, self.cross_attn_layers = list(feature_layers), list(cross_attn_layers)
+        self.cross_attn_layers = list(cross_attn_layers)
         self.cross_attn_map, self.cross_attn_norm = cross_attn_map, cross_attn_norm
         self._prompts = None
         self.freeze()
 
     def on_vocabulary_change(self) -> None:
         self._prompts = None
-
-    def model_input_size(self, h: int, w: int) -> tuple[int, int]:
-        if self.image_size is not None:
-            return self.image_size
-        m = 8 * self.backbone.latent_factor
-        return max(m, math.ceil(h / m) * m), max(m, math.ceil(w / m) * m)
 
     def prompts(self):
         """Packed prompts over all synonyms, each entry's class id, and the token columns any entry uses
@@ -132,14 +119,6 @@ class MaskDiffusion(TrainingFreeSegmentor):
             key_index = torch.tensor(sorted({t for p in packed for toks in p.spans.values() for t in toks}))
             self._prompts = (packed, entry_class, key_index)
         return self._prompts
-
-    def noisy_latents(self, images: Tensor) -> Tensor:
-        latents = self.backbone.encode_images(images)
-        if not self.add_noise:
-            return latents
-        noise = torch.stack([torch.randn(latents.shape[1:], generator=torch.Generator().manual_seed(self.seed))
-                             for _ in range(latents.shape[0])])
-        return self.backbone.add_noise(latents, self.timestep, noise=noise.to(latents))
 
     def cross_attention_maps(self, recorded: dict, packed, key_index: Tensor, batch: int,
                              latent_hw: tuple[int, int], size: tuple[int, int]) -> Tensor:
@@ -159,8 +138,7 @@ class MaskDiffusion(TrainingFreeSegmentor):
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         b, _, h, w = inputs.shape
-        size = self.model_input_size(h, w)
-        images = F.interpolate(inputs, size, mode='bilinear', align_corners=False) if size != (h, w) else inputs
+        images = self.resize_input(inputs)
         packed, entry_class, key_index = self.prompts()
         latents = self.noisy_latents(images)
         text = self.backbone.encode_token_ids(torch.stack([p.input_ids for p in packed]))

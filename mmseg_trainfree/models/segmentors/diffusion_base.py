@@ -1,0 +1,59 @@
+"""What the Stable Diffusion feature segmentors share: the frozen backbone, the input size, the noised
+latent of the single UNet pass, and the internal feature layers."""
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ...registry import MODELS
+from .base import TrainingFreeSegmentor
+
+DEFAULT_FEATURE_LAYERS = ('up_blocks.0.resnets.2', 'up_blocks.1.attentions.2', 'up_blocks.2.attentions.2')
+
+
+class DiffusionFeatureSegmentor(TrainingFreeSegmentor):
+    """Base of segmentors that run one UNet pass of a frozen Stable Diffusion on a (noised) latent.
+
+    Args:
+        backbone: ``StableDiffusionBackbone`` config.
+        image_size: (h, w) the image (or crop) is resized to before the VAE; None rounds each side up
+            to a multiple of 64 (the UNet needs latents divisible by 8).
+        timestep: t of the single UNet pass.
+        add_noise: noise the latent to ``timestep`` (seeded by ``seed``, the same draw for every image).
+        feature_layers: modules whose outputs are the internal features f.
+    """
+
+    def __init__(self, backbone: dict, data_preprocessor: Optional[dict] = None, class_names=None,
+                 image_size: Optional[Sequence[int]] = (512, 512), timestep: int = 1, add_noise: bool = True,
+                 seed: int = 0, feature_layers: Sequence[str] = DEFAULT_FEATURE_LAYERS,
+                 test_cfg: Optional[dict] = None, init_cfg=None):
+        super().__init__(data_preprocessor, class_names, test_cfg, init_cfg)
+        if not feature_layers:
+            raise ValueError(f'{type(self).__name__} needs at least one feature layer')
+        self.backbone = MODELS.build(backbone)
+        self.image_size = None if image_size is None else tuple(image_size)
+        self.timestep, self.add_noise, self.seed = int(timestep), add_noise, seed
+        self.feature_layers = list(feature_layers)
+
+    def model_input_size(self, h: int, w: int) -> tuple[int, int]:
+        if self.image_size is not None:
+            return self.image_size
+        m = 8 * self.backbone.latent_factor
+        return max(m, math.ceil(h / m) * m), max(m, math.ceil(w / m) * m)
+
+    def resize_input(self, inputs: Tensor) -> Tensor:
+        size = self.model_input_size(*inputs.shape[2:])
+        return F.interpolate(inputs, size, mode='bilinear', align_corners=False) \
+            if size != tuple(inputs.shape[2:]) else inputs
+
+    def noisy_latents(self, images: Tensor) -> Tensor:
+        latents = self.backbone.encode_images(images)
+        if not self.add_noise:
+            return latents
+        noise = torch.stack([torch.randn(latents.shape[1:], generator=torch.Generator().manual_seed(self.seed))
+                             for _ in range(latents.shape[0])])
+        return self.backbone.add_noise(latents, self.timestep, noise=noise.to(latents))

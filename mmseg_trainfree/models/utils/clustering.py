@@ -1,0 +1,80 @@
+"""Clustering on the GPU in torch: k-means (k-means++ seeding) and spectral clustering (Ng, Jordan &
+Weiss 2001) on a cosine affinity, used by the unsupervised segmentors."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+EIGEN_SOLVERS = ('lobpcg', 'eigh')
+
+
+def kmeans(x: Tensor, k: int, iters: int = 50, seed: int = 0, tol: float = 1e-6) -> tuple[Tensor, Tensor]:
+    """Lloyd's k-means on the rows of ``x`` (N, D) with k-means++ seeding; deterministic for a seed.
+
+    Returns (labels (N,), centres (k, D)). A cluster that empties keeps its previous centre.
+    """
+    n = x.shape[0]
+    if not 1 <= k <= n:
+        raise ValueError(f'k-means needs 1 <= k <= number of points ({n}), got k={k}')
+    x = x.float()
+    gen = torch.Generator(device='cpu').manual_seed(seed)
+    centres = x[torch.randint(n, (1,), generator=gen)]
+    dist = torch.cdist(x, centres).squeeze(1) ** 2
+    for _ in range(1, k):
+        probs = dist.clamp_min(0).cpu().double()
+        idx = torch.multinomial(probs / probs.sum(), 1, generator=gen) if probs.sum() > 0 else \
+            torch.randint(n, (1,), generator=gen)
+        centres = torch.cat([centres, x[idx.to(x.device)]])
+        dist = torch.minimum(dist, (torch.cdist(x, centres[-1:]) ** 2).squeeze(1))
+    labels = torch.cdist(x, centres).argmin(1)
+    for _ in range(iters):
+        sums = torch.zeros_like(centres).index_add_(0, labels, x)
+        sizes = torch.bincount(labels, minlength=k).unsqueeze(1)
+        new = torch.where(sizes > 0, sums / sizes.clamp_min(1), centres)
+        shift = (new - centres).pow(2).sum()
+        centres = new
+        labels = torch.cdist(x, centres).argmin(1)
+        if shift <= tol:
+            break
+    return labels, centres
+
+
+def normalized_affinity(features: Tensor, eps: float = 1e-8) -> Tensor:
+    """D^-1/2 W D^-1/2 with W = max(0, cosine similarity) of the rows of ``features`` (N, D).
+
+    Built in place: one N x N matrix is held (10^4 pixels: 400 MB in fp32).
+    """
+    f = F.normalize(features.float(), dim=1)
+    w = f @ f.T
+    w.clamp_(min=0)
+    d = w.sum(1).clamp_min(eps).rsqrt()
+    w.mul_(d.unsqueeze(1)).mul_(d.unsqueeze(0))
+    return w
+
+
+def spectral_embedding(features: Tensor, k: int, solver: str = 'lobpcg', seed: int = 0,
+                       lobpcg_iters: int = 200) -> Tensor:
+    """Rows of the k eigenvectors of the normalised graph Laplacian I - D^-1/2 W D^-1/2 with the smallest
+    eigenvalues (the largest of D^-1/2 W D^-1/2), each row L2-normalised (NJW). (N, k).
+
+    ``solver='lobpcg'`` finds only those k vectors (no second N x N matrix); ``'eigh'`` is the exact
+    dense solver (holds all N eigenvectors).
+    """
+    if solver not in EIGEN_SOLVERS:
+        raise ValueError(f'eigen solver must be one of {EIGEN_SOLVERS}, got {solver!r}')
+    m = normalized_affinity(features)
+    n = m.shape[0]
+    if solver == 'eigh' or n < 3 * k + 1:
+        vectors = torch.linalg.eigh(m.double())[1][:, -k:].to(m.dtype)
+    else:
+        gen = torch.Generator(device='cpu').manual_seed(seed)
+        start = torch.randn(n, k, generator=gen).to(m)
+        vectors = torch.lobpcg(m, k=k, X=start, largest=True, niter=lobpcg_iters, tol=1e-5)[1]
+    return F.normalize(vectors, dim=1)
+
+
+def spectral_clustering(features: Tensor, k: int, solver: str = 'lobpcg', seed: int = 0,
+                        kmeans_iters: int = 50) -> Tensor:
+    """Cluster labels (N,) of the rows of ``features`` (N, D): spectral embedding, then k-means on it."""
+    return kmeans(spectral_embedding(features, k, solver, seed), k, kmeans_iters, seed)[0]
