@@ -112,3 +112,33 @@ def test_unsupervised_crops_apply_to_image_and_labels(transform, hw, out):
     assert res['img'].shape[:2] == res['gt_seg_map'].shape == res['ori_shape'] == res['img_shape'] == out
     assert res['gt_seg_map'].dtype == np.uint16 and set(np.unique(res['gt_seg_map'])) <= {0, 300}
     assert ((res['img'][..., 0] > 100) == (res['gt_seg_map'] == 300)).mean() > 0.95
+
+
+CLASS_NAME_FILES = {'voc21': 21, 'voc20': 20, 'pascal_context60': 60, 'pascal_context59': 59,
+                    'pascal_context459': 459, 'ade847': 847, 'coco_object': 81, 'cocostuff171': 171,
+                    'cocostuff27': 27, 'cityscapes': 19, 'cityscapes27': 27, 'potsdam': 6, 'potsdam3': 3}
+
+
+def test_class_name_files_match_their_datasets():
+    import glob
+    from mmseg_trainfree.models.utils import read_class_name_file
+    folder = osp.dirname(resolve_config('_base_/classnames/voc20.txt'))
+    assert {osp.basename(p)[:-4] for p in glob.glob(osp.join(folder, '*.txt'))} == set(CLASS_NAME_FILES)
+    for name, n in CLASS_NAME_FILES.items():
+        assert len(read_class_name_file(f'mmseg_trainfree::_base_/classnames/{name}.txt')) == n, name
+
+
+@pytest.mark.parametrize('protocol,size', [('diffseg', 512), ('stego', 320)])
+def test_unsupervised_protocol_pipelines(protocol, size, tmp_path):
+    """The protocol base's pipelines crop image and labels alike and pack the crop for visualisation."""
+    expected = write_benchmark_fixture('cityscapes27', str(tmp_path / 'data'))
+    protocols = Config.fromfile(resolve_config('_base_/protocols/unsupervised.py'))
+    _, ds = build_base('cityscapes27', str(tmp_path / 'data'))
+    ds.pipeline = type(ds.pipeline)(protocols[f'{protocol}_test_pipeline'])
+    sample = ds[0]['data_samples']
+    gt = sample.gt_sem_seg.data[0].numpy()
+    assert gt.shape == tuple(sample.ori_shape) == (size, size) and 'eval_crop' in sample.metainfo
+    from mmseg_trainfree.datasets.crops import apply_eval_crop
+    want = apply_eval_crop(next(iter(expected.values())).astype(np.uint8), sample.eval_crop, nearest=True)
+    np.testing.assert_array_equal(gt, want)
+    assert protocols[f'{protocol}_evaluator']['mode'] == {'diffseg': 'per_image', 'stego': 'dataset'}[protocol]
