@@ -142,3 +142,32 @@ def test_unsupervised_protocol_pipelines(protocol, size, tmp_path):
     want = apply_eval_crop(next(iter(expected.values())).astype(np.uint8), sample.eval_crop, nearest=True)
     np.testing.assert_array_equal(gt, want)
     assert protocols[f'{protocol}_evaluator']['mode'] == {'diffseg': 'per_image', 'stego': 'dataset'}[protocol]
+
+
+def test_converter_command_line_and_errors(tmp_path):
+    import subprocess
+    import sys
+    from conftest import REPO
+    from mmseg_trainfree.datasets.converters import (convert_ade20k_847, convert_label_dir,
+                                                     convert_pascal_context_459)
+    write_benchmark_fixture('coco_stuff27_full', str(tmp_path / 'data'))
+    labels = tmp_path / 'data/coco_stuff164k/annotations/val2017'
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools/dataset_converters/coco_stuff27.py'), str(labels)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'wrote 2 COCO-Stuff-27 label maps' in proc.stdout
+    root = str(tmp_path / 'data/coco_stuff164k')
+    converted, onthefly = (DATASETS.build(dict(type='COCOStuff27Dataset', data_root=root, label_source=source,
+                                               data_prefix=dict(img_path='images/val2017',
+                                                                seg_map_path='annotations/val2017'),
+                                               pipeline=[dict(type='LoadSegAnnotations')]))
+                           for source in ('converted', 'mmseg171'))
+    for i in range(2):
+        np.testing.assert_array_equal(converted[i]['gt_seg_map'], onthefly[i]['gt_seg_map'])
+    with pytest.raises(FileNotFoundError, match='ADE_\\*.jpg'):
+        convert_ade20k_847(str(tmp_path), str(tmp_path / 'out'))
+    (tmp_path / 'ids.txt').write_text('2008_000002\n')
+    with pytest.raises(FileNotFoundError, match='ids.txt'):
+        convert_pascal_context_459(str(tmp_path), str(tmp_path / 'out'), str(tmp_path / 'ids.txt'))
+    with pytest.raises(ValueError, match='holds id 255'):
+        convert_label_dir(str(labels), str(tmp_path / 'out'), make_lut({0: 1}, size=200))
