@@ -1,22 +1,7 @@
 # PASCAL-Context 459 (full label set): 16-bit .tif labels from
 # tools/dataset_converters/pascal_context_459.py; 65535 is unlabelled (255 is a class here).
+_base_ = ['./pascal_context_59.py']
 dataset_type = 'PascalContext459Dataset'
-data_root = 'data/VOCdevkit/VOC2010'
-test_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='Resize', scale=(2048, 448), keep_ratio=True),
-    dict(type='LoadSegAnnotations'),
-    dict(type='PackSegInputs'),
-]
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassContext459'),
-        ann_file='ImageSets/SegmentationContext/val.txt',
-        pipeline=test_pipeline))
-test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'], ignore_index=65535)
+    dataset=dict(type=dataset_type, data_prefix=dict(seg_map_path='SegmentationClassContext459')))
+test_evaluator = dict(ignore_index=65535)

@@ -1,21 +1,4 @@
-# PASCAL-Context 60 (background included), mmseg's layout and converter (PascalContextDataset).
+# PASCAL-Context 60 (background included), mmseg's layout and converter.
+_base_ = ['./pascal_context_59.py']
 dataset_type = 'PascalContextDataset'
-data_root = 'data/VOCdevkit/VOC2010'
-test_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='Resize', scale=(2048, 448), keep_ratio=True),
-    dict(type='LoadSegAnnotations'),
-    dict(type='PackSegInputs'),
-]
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassContext'),
-        ann_file='ImageSets/SegmentationContext/val.txt',
-        pipeline=test_pipeline))
-test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_dataloader = dict(dataset=dict(type=dataset_type))

@@ -1,5 +1,6 @@
 # PASCAL VOC 2012 val without background (20 classes): VOC labels with reduce_zero_label, so background
-# pixels are ignored. Images keep their size (<= 500 px); methods resize them. Prompt names: configs/_base_/classnames/voc20.txt.
+# pixels are ignored. Images keep their size (<= 500 px); methods resize them.
+# Prompt names: configs/_base_/classnames/voc20.txt.
 dataset_type = 'PascalVOC20Dataset'
 data_root = 'data/VOCdevkit/VOC2012'
 test_pipeline = [

@@ -43,3 +43,16 @@ def convert_label_dir(src_dir: str, dst_dir: str, lut: np.ndarray, src_suffix: s
     else:
         track_progress(work, files)
     return len(files)
+
+
+def label_dir_main(argv, description: str, lut: np.ndarray, dst_suffix: str, what: str) -> int:
+    """The command line of a stuffthingmaps-derived benchmark (tools/dataset_converters)."""
+    import argparse
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('label_dir', help='stuffthingmaps PNGs (raw COCO-Stuff ids 0..181, 255 unlabelled)')
+    p.add_argument('-o', '--out-dir', help='default: beside the inputs')
+    p.add_argument('--nproc', type=int, default=1)
+    args = p.parse_args(argv)
+    n = convert_label_dir(args.label_dir, args.out_dir or args.label_dir, lut, '.png', dst_suffix, args.nproc)
+    print(f'\nwrote {n} {what} label maps')
+    return 0

@@ -31,9 +31,9 @@ class DiffusionFeatureSegmentor(TrainingFreeSegmentor):
                  image_size: Optional[Sequence[int]] = (512, 512), timestep: int = 1, add_noise: bool = True,
                  seed: int = 0, feature_layers: Sequence[str] = DEFAULT_FEATURE_LAYERS,
                  test_cfg: Optional[dict] = None, init_cfg=None):
-        super().__init__(data_preprocessor, class_names, test_cfg, init_cfg)
         if not feature_layers:
             raise ValueError(f'{type(self).__name__} needs at least one feature layer')
+        super().__init__(data_preprocessor, class_names, test_cfg, init_cfg)
         self.backbone = MODELS.build(backbone)
         self.image_size = None if image_size is None else tuple(image_size)
         self.timestep, self.add_noise, self.seed = int(timestep), add_noise, seed

@@ -90,14 +90,14 @@ class MaskDiffusion(DiffusionFeatureSegmentor):
                                                      'up_blocks.1.attentions.*.attn2'),
                  cross_attn_map: str = 'scores', cross_attn_norm: str = 'minmax',
                  test_cfg: Optional[dict] = None, init_cfg=None):
-        super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed,
-                         feature_layers, test_cfg, init_cfg)
-        if cross_attn_map not in CROSS_ATTN_MAPS:
+        if cross_attn_map not in CROSS_ATTN_MAPS:  # checked before the weights load
             raise ValueError(f'cross_attn_map must be one of {CROSS_ATTN_MAPS}, got {cross_attn_map!r}')
         if cross_attn_norm not in CROSS_ATTN_NORMS:
             raise ValueError(f'cross_attn_norm must be one of {CROSS_ATTN_NORMS}, got {cross_attn_norm!r}')
         if not cross_attn_layers:
             raise ValueError('MaskDiffusion needs at least one cross-attention layer')
+        super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed,
+                         feature_layers, test_cfg, init_cfg)
         self.prompt_prefix, self.prompt_joiner = prompt_prefix, prompt_joiner
         self.cross_attn_layers = list(cross_attn_layers)
         self.cross_attn_map, self.cross_attn_norm = cross_attn_map, cross_attn_norm
