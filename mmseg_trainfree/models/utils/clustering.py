@@ -9,6 +9,11 @@ from torch import Tensor
 EIGEN_SOLVERS = ('lobpcg', 'eigh')
 
 
+def _nearest(x: Tensor, centres: Tensor) -> Tensor:
+    """Index of the nearest centre (Euclidean) of each row: argmax of 2 x.c - |c|^2, one pass over x."""
+    return (x @ centres.T * 2 - centres.pow(2).sum(1)).argmax(1)
+
+
 def kmeans(x: Tensor, k: int, iters: int = 50, seed: int = 0, tol: float = 1e-6) -> tuple[Tensor, Tensor]:
     """Lloyd's k-means on the rows of ``x`` (N, D) with k-means++ seeding; deterministic for a seed.
 
@@ -19,22 +24,23 @@ def kmeans(x: Tensor, k: int, iters: int = 50, seed: int = 0, tol: float = 1e-6)
         raise ValueError(f'k-means needs 1 <= k <= number of points ({n}), got k={k}')
     x = x.float()
     gen = torch.Generator(device='cpu').manual_seed(seed)
-    centres = x[torch.randint(n, (1,), generator=gen)]
-    dist = torch.cdist(x, centres).squeeze(1) ** 2
+    sq = x.pow(2).sum(1)
+    centres = x[torch.randint(n, (1,), generator=gen).to(x.device)]
+    dist = (sq - 2 * x @ centres[0] + centres[0].pow(2).sum()).clamp_min(0)
     for _ in range(1, k):
-        probs = dist.clamp_min(0).cpu().double()
+        probs = dist.cpu().double()
         idx = torch.multinomial(probs / probs.sum(), 1, generator=gen) if probs.sum() > 0 else \
             torch.randint(n, (1,), generator=gen)
         centres = torch.cat([centres, x[idx.to(x.device)]])
-        dist = torch.minimum(dist, (torch.cdist(x, centres[-1:]) ** 2).squeeze(1))
-    labels = torch.cdist(x, centres).argmin(1)
+        dist = torch.minimum(dist, (sq - 2 * x @ centres[-1] + centres[-1].pow(2).sum()).clamp_min(0))
+    labels = _nearest(x, centres)
     for _ in range(iters):
         sums = torch.zeros_like(centres).index_add_(0, labels, x)
         sizes = torch.bincount(labels, minlength=k).unsqueeze(1)
         new = torch.where(sizes > 0, sums / sizes.clamp_min(1), centres)
         shift = (new - centres).pow(2).sum()
         centres = new
-        labels = torch.cdist(x, centres).argmin(1)
+        labels = _nearest(x, centres)
         if shift <= tol:
             break
     return labels, centres
@@ -66,7 +72,7 @@ def spectral_embedding(features: Tensor, k: int, solver: str = 'lobpcg', seed: i
     m = normalized_affinity(features)
     n = m.shape[0]
     if solver == 'eigh' or n < 3 * k + 1:
-        vectors = torch.linalg.eigh(m.double())[1][:, -k:].to(m.dtype)
+        vectors = torch.linalg.eigh(m)[1][:, -k:]
     else:
         gen = torch.Generator(device='cpu').manual_seed(seed)
         start = torch.randn(n, k, generator=gen).to(m)
