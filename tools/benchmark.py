@@ -1,4 +1,5 @@
-"""Measure a training-free segmentor: latency, UNet evaluations per image, peak memory.
+"""Measure a training-free segmentor: latency, UNet evaluations (batch rows) and calls per image, modulated
+branch-steps per image (EmerDiff), peak memory.
 
     python tools/benchmark.py CONFIG [--model-size tiny|full|config] [--num-images 3] [--image-size 512 512]
 
@@ -70,7 +71,8 @@ def benchmark(model, image_size, num_images: int, warmup: int, device: str) -> d
         model.inference(x.to(device), meta)
     if device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
-    evals0, times = model.backbone.unet_evaluations, []
+    evals0, calls0, times = model.backbone.unet_evaluations, model.backbone.unet_calls, []
+    branch0 = getattr(model, 'branch_steps', 0)
     for x in images[warmup:]:
         sync()
         t0 = time.perf_counter()
@@ -81,6 +83,8 @@ def benchmark(model, image_size, num_images: int, warmup: int, device: str) -> d
     return dict(images=num_images, image_size=list(image_size), classes=model.num_classes,
                 latency_s_mean=round(t.mean().item(), 4), latency_s_std=round(t.std().item() if num_images > 1 else 0., 4),
                 unet_evaluations_per_image=(model.backbone.unet_evaluations - evals0) / num_images,
+                unet_calls_per_image=(model.backbone.unet_calls - calls0) / num_images,
+                branch_steps_per_image=(getattr(model, 'branch_steps', 0) - branch0) / num_images,
                 peak_memory_mb=round(peak_memory_mb(device), 1))
 
 

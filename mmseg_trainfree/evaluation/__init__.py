@@ -1,4 +1,6 @@
 """Metrics that mmseg lacks."""
 from .hungarian import HungarianIoUMetric, confusion, matched_counts, segment_confusion
+from .mask_embedding import MaskEmbeddingIoUMetric, class_concepts, traditional_concepts
 
-__all__ = ['HungarianIoUMetric', 'confusion', 'matched_counts', 'segment_confusion']
+__all__ = ['HungarianIoUMetric', 'confusion', 'matched_counts', 'segment_confusion', 'MaskEmbeddingIoUMetric',
+           'class_concepts', 'traditional_concepts']

@@ -81,6 +81,10 @@ class HungarianIoUMetric(BaseMetric):
         self.mode, self.ignore_index = mode, ignore_index
 
     @property
+    def protocol_name(self) -> str:
+        return f'Hungarian matching, {self.mode} protocol'
+
+    @property
     def num_classes(self) -> int:
         classes = (self.dataset_meta or {}).get('classes')
         if not classes:
@@ -125,6 +129,6 @@ class HungarianIoUMetric(BaseMetric):
         table.add_column('IoU', np.round(iou * 100, 2).tolist())
         table.add_column('Acc', np.round(acc * 100, 2).tolist())
         logger = MMLogger.get_current_instance()
-        print_log(f'per class results (Hungarian matching, {self.mode} protocol):', logger)
+        print_log(f'per class results ({self.protocol_name}):', logger)
         print_log('\n' + table.get_string(), logger=logger)
         return dict(metrics)

@@ -5,6 +5,8 @@ from .inject import AttentionInjector
 from .modulate import OutputModulator
 from .processor import HookedAttnProcessor, attention_hooks, attention_layer_names
 from .record import AttentionRecorder
+from .reference import ReferenceAttention, shared_attention
 
 __all__ = ['AttentionHook', 'match_layers', 'FeatureRecorder', 'AttentionInjector', 'OutputModulator',
-           'HookedAttnProcessor', 'attention_hooks', 'attention_layer_names', 'AttentionRecorder']
+           'HookedAttnProcessor', 'attention_hooks', 'attention_layer_names', 'AttentionRecorder',
+           'ReferenceAttention', 'shared_attention']

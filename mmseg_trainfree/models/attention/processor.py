@@ -63,13 +63,19 @@ class HookedAttnProcessor:
         for hook in hooks:
             hook.on_qkv(self.name, query, key, value)
 
+        replaced_attention = None
+        for hook in hooks:
+            out = hook.replace_attention(self.name, query, key, value)
+            replaced_attention = out if out is not None else replaced_attention
         probs = None
         probs_shape = (batch_size, attn.heads, query.shape[2], key.shape[2])
         for hook in hooks:
             replaced = hook.replace_probs(self.name, probs_shape)
             if replaced is not None:
                 probs = replaced.to(value.dtype)
-        if probs is None and any(h.needs_probs(self.name) for h in hooks):
+        if replaced_attention is not None:
+            pass
+        elif probs is None and any(h.needs_probs(self.name) for h in hooks):
             scores = torch.matmul(query, key.transpose(-1, -2)) * attn.scale
             if attention_mask is not None:
                 scores = scores + attention_mask
@@ -79,7 +85,9 @@ class HookedAttnProcessor:
             del scores
             for hook in hooks:
                 hook.on_probs(self.name, probs)
-        if probs is not None:
+        if replaced_attention is not None:
+            hidden_states = replaced_attention
+        elif probs is not None:
             hidden_states = torch.matmul(probs, value)
         else:
             hidden_states = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask,

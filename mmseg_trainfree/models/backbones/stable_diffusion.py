@@ -93,6 +93,7 @@ class StableDiffusionBackbone(BaseModule):
             self.to(device)
         self._prompt_cache: dict[tuple, Tensor] = {}
         self.unet_evaluations = 0  # batch elements through the UNet, for tools/benchmark.py
+        self.unet_calls = 0  # UNet forward calls (batches)
 
     def train(self, mode: bool = True):
         """Always in eval mode: nothing here is trained."""
@@ -160,6 +161,7 @@ class StableDiffusionBackbone(BaseModule):
         if text_embeddings.shape[0] == 1 and latents.shape[0] > 1:
             text_embeddings = text_embeddings.expand(latents.shape[0], -1, -1)
         self.unet_evaluations += latents.shape[0]
+        self.unet_calls += 1
         return self.unet(latents.to(self.unet.dtype), timestep, encoder_hidden_states=text_embeddings).sample
 
     def forward(self, latents: Tensor, timestep: int | Tensor, text_embeddings: Tensor) -> Tensor:

@@ -1,7 +1,9 @@
 """Training-free segmentors, one file per method."""
 from .base import TrainingFreeSegmentor
 from .diffusion_base import DiffusionFeatureSegmentor
+from .emerdiff import EmerDiff
 from .maskdiffusion import MaskDiffusion
 from .maskdiffusion_unsup import UnsupervisedMaskDiffusion
 
-__all__ = ['TrainingFreeSegmentor', 'DiffusionFeatureSegmentor', 'MaskDiffusion', 'UnsupervisedMaskDiffusion']
+__all__ = ['TrainingFreeSegmentor', 'DiffusionFeatureSegmentor', 'EmerDiff', 'MaskDiffusion',
+           'UnsupervisedMaskDiffusion']

@@ -14,30 +14,35 @@ def _nearest(x: Tensor, centres: Tensor) -> Tensor:
     return (x @ centres.T * 2 - centres.pow(2).sum(1)).argmax(1)
 
 
-def kmeans(x: Tensor, k: int, iters: int = 50, seed: int = 0, tol: float = 1e-6) -> tuple[Tensor, Tensor]:
+def kmeans(x: Tensor, k: int, iters: int = 50, seed: int = 0, tol: float = 1e-6,
+           weights: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Lloyd's k-means on the rows of ``x`` (N, D) with k-means++ seeding; deterministic for a seed.
 
-    Returns (labels (N,), centres (k, D)). A cluster that empties keeps its previous centre.
+    ``weights`` (N,) count each row that many times (e.g. mask embeddings weighted by their pixel
+    counts equal k-means over the pixels). Returns (labels (N,), centres (k, D)). A cluster that
+    empties keeps its previous centre.
     """
     n = x.shape[0]
     if not 1 <= k <= n:
         raise ValueError(f'k-means needs 1 <= k <= number of points ({n}), got k={k}')
     x = x.float()
+    w = torch.ones(n, device=x.device) if weights is None else weights.to(x.device).float()
     gen = torch.Generator(device='cpu').manual_seed(seed)
     sq = x.pow(2).sum(1)
-    centres = x[torch.randint(n, (1,), generator=gen).to(x.device)]
+    first = torch.multinomial(w.cpu().double() / w.sum().item(), 1, generator=gen)
+    centres = x[first.to(x.device)]
     dist = (sq - 2 * x @ centres[0] + centres[0].pow(2).sum()).clamp_min(0)
     for _ in range(1, k):
-        probs = dist.cpu().double()
+        probs = (dist * w).cpu().double()
         idx = torch.multinomial(probs / probs.sum(), 1, generator=gen) if probs.sum() > 0 else \
             torch.randint(n, (1,), generator=gen)
         centres = torch.cat([centres, x[idx.to(x.device)]])
         dist = torch.minimum(dist, (sq - 2 * x @ centres[-1] + centres[-1].pow(2).sum()).clamp_min(0))
     labels = _nearest(x, centres)
     for _ in range(iters):
-        sums = torch.zeros_like(centres).index_add_(0, labels, x)
-        sizes = torch.bincount(labels, minlength=k).unsqueeze(1)
-        new = torch.where(sizes > 0, sums / sizes.clamp_min(1), centres)
+        sums = torch.zeros_like(centres).index_add_(0, labels, x * w.unsqueeze(1))
+        sizes = torch.bincount(labels, weights=w, minlength=k).unsqueeze(1)
+        new = torch.where(sizes > 0, sums / sizes.clamp_min(1e-12), centres)
         shift = (new - centres).pow(2).sum()
         centres = new
         labels = _nearest(x, centres)

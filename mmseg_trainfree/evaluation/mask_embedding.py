@@ -1,0 +1,111 @@
+"""EmerDiff's unsupervised evaluation (paper 000, Sec. 4.3, App. B): every pixel takes the embedding of its
+mask; pixels are labelled with the nearest *concept* embedding.
+
+- ``protocol='modified'`` (Table 2): the concept of class c is the mean pixel embedding over all pixels of
+  ground-truth class c in the dataset; mIoU of the nearest-concept labels.
+- ``protocol='traditional'`` (Table 1): as many concepts as classes, found by k-means over the dataset's
+  pixel embeddings (mask embeddings weighted by their pixel counts), then one Hungarian matching of
+  concepts to classes over the dataset.
+
+Per image only the K mask embeddings, the K x C mask-by-class pixel counts and the K mask sizes are kept:
+exact, small and what distributed runs gather.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.evaluator import BaseMetric
+
+from ..models.utils.clustering import kmeans
+from ..registry import METRICS
+from .hungarian import HungarianIoUMetric, confusion, matched_counts
+
+PROTOCOLS = ('modified', 'traditional')
+DISTANCES = ('cosine', 'euclidean')
+
+
+def class_concepts(embeddings: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean pixel embedding of each class (C, D) and whether the class has pixels (C,)."""
+    sums = sum(c.T.astype(np.float64) @ e.astype(np.float64) for e, c in zip(embeddings, counts))
+    pixels = sum(c.sum(0) for c in counts)
+    return sums / np.maximum(pixels, 1)[:, None], pixels > 0
+
+
+def traditional_concepts(embeddings: list[np.ndarray], sizes: list[np.ndarray], k: int, seed: int = 0,
+                         iters: int = 100) -> np.ndarray:
+    """k-means centres (k, D) of the pixel embeddings: the mask embeddings weighted by their pixel counts."""
+    x = torch.from_numpy(np.concatenate(embeddings)).float()
+    w = torch.from_numpy(np.concatenate(sizes)).float()
+    keep = w > 0
+    return kmeans(x[keep], min(k, int(keep.sum())), iters, seed, weights=w[keep])[1].double().numpy()
+
+
+def nearest(embeddings: np.ndarray, concepts: np.ndarray, distance: str) -> np.ndarray:
+    """Index of the nearest concept of each embedding."""
+    e, c = torch.from_numpy(embeddings).double(), torch.from_numpy(concepts).double()
+    if distance == 'cosine':
+        return (F.normalize(e, dim=1) @ F.normalize(c, dim=1).T).argmax(1).numpy()
+    return torch.cdist(e, c).argmin(1).numpy()
+
+
+@METRICS.register_module()
+class MaskEmbeddingIoUMetric(HungarianIoUMetric):
+    """mIoU of mask predictions (``pred_sem_seg`` = mask ids) whose samples carry ``mask_embeddings``.
+
+    Args:
+        protocol: ``'modified'`` or ``'traditional'`` (see the module docstring).
+        distance: how "nearest concept" is measured: ``'cosine'`` (default) or ``'euclidean'``. The
+            traditional protocol's k-means is Euclidean, as is its assignment.
+        seed / kmeans_iters: of the traditional protocol's k-means.
+    """
+
+    def __init__(self, protocol: str = 'modified', distance: str = 'cosine', ignore_index: int = 255,
+                 seed: int = 0, kmeans_iters: int = 100, collect_device: str = 'cpu', prefix: Optional[str] = None):
+        if protocol not in PROTOCOLS:
+            raise ValueError(f'protocol must be one of {PROTOCOLS}, got {protocol!r}')
+        if distance not in DISTANCES:
+            raise ValueError(f'distance must be one of {DISTANCES}, got {distance!r}')
+        super().__init__('dataset', ignore_index, collect_device, prefix)
+        self.protocol, self.distance, self.seed, self.kmeans_iters = protocol, distance, seed, kmeans_iters
+
+    @property
+    def protocol_name(self) -> str:
+        return f'EmerDiff {self.protocol} protocol, mask embeddings'
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            if 'mask_embeddings' not in sample:
+                raise KeyError('MaskEmbeddingIoUMetric needs data samples with `mask_embeddings` (EmerDiff sets '
+                               'them); for plain cluster ids use HungarianIoUMetric')
+            embeddings = sample['mask_embeddings'].detach().float().cpu().numpy()
+            pred = sample['pred_sem_seg']['data'].squeeze(0).cpu()
+            label = sample['gt_sem_seg']['data'].squeeze(0).cpu()
+            k = embeddings.shape[0]
+            if int(pred.max()) >= k:
+                raise ValueError(f'mask id {int(pred.max())} but only {k} mask embeddings ({sample.get("img_path")})')
+            counts = np.zeros((k, self.num_classes), np.int64)
+            conf = confusion(pred, label, self.num_classes, self.ignore_index)
+            counts[:conf.shape[0]] = conf
+            sizes = torch.bincount(pred.flatten().long(), minlength=k).numpy()
+            self.results.append((embeddings, counts, sizes))
+
+    def compute_metrics(self, results: list) -> dict[str, float]:
+        embeddings, counts, sizes = (list(r) for r in zip(*results))
+        if self.protocol == 'modified':
+            concepts, valid = class_concepts(embeddings, counts)
+            index = np.flatnonzero(valid)
+            conf = np.zeros((self.num_classes, self.num_classes), np.int64)
+            for e, c in zip(embeddings, counts):
+                np.add.at(conf, index[nearest(e, concepts[index], self.distance)], c)
+            tp = np.diag(conf).copy()
+            fp, fn = conf.sum(1) - tp, conf.sum(0) - tp
+        else:
+            centres = traditional_concepts(embeddings, sizes, self.num_classes, self.seed, self.kmeans_iters)
+            conf = np.zeros((len(centres), self.num_classes), np.int64)
+            for e, c in zip(embeddings, counts):
+                np.add.at(conf, nearest(e, centres, 'euclidean'), c)
+            tp, fp, fn = matched_counts(conf)
+        return self.summarize(tp, fp, fn)
