@@ -16,7 +16,10 @@ EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 1
                     'maskdiffusion_unsup_cityscapes19.py': 19, 'maskdiffusion_unsup_cityscapes27.py': 27,
                     'maskdiffusion_unsup_cocostuff27.py': 27, 'maskdiffusion_unsup_shapes_demo.py': 4,
                     'kmeans_sd_unsup_cityscapes19.py': 19, 'kmeans_sd_unsup_cityscapes27.py': 27,
-                    'kmeans_sd_unsup_cocostuff27.py': 27}
+                    'kmeans_sd_unsup_cocostuff27.py': 27, 'emerdiff_ade20k.py': 150,
+                    'emerdiff_pascal_context59.py': 59, 'emerdiff_pascal_context459.py': 459,
+                    'emerdiff_cocostuff171.py': 171, 'emerdiff_cocostuff27.py': 27, 'emerdiff_cityscapes.py': 19,
+                    'emerdiff_cocostuff27_traditional.py': 27, 'sd_naive_upsample_ade20k.py': 150}
 
 
 def test_every_config_is_listed():
