@@ -157,10 +157,10 @@ class EmerDiff(TrainingFreeSegmentor):
         return inversion, queries
 
     def low_resolution_masks(self, queries: Tensor, latent_hw: tuple[int, int]) -> Tensor:
-        """k-means (seeded, k-means++) on the (N, D) query features -> mask ids (h, w)."""
+        """k-means (seeded, k-means++) on the (N, D) query features -> mask ids (h, w), empty clusters dropped."""
         h, w = spatial_shape(queries.shape[0], latent_hw)
-        k = min(self.num_masks, queries.shape[0])
-        return kmeans(queries, k, self.kmeans_iters, self.seed)[0].view(h, w)
+        labels = kmeans(queries, min(self.num_masks, queries.shape[0]), self.kmeans_iters, self.seed)[0]
+        return labels.unique(return_inverse=True)[1].view(h, w)  # ids 0..k-1 of the non-empty masks
 
     # Sec. 3.3 -------------------------------------------------------------------------------------
     def modulated_denoising(self, inversion, text: Tensor, masks: Tensor) -> Tensor:
@@ -203,7 +203,7 @@ class EmerDiff(TrainingFreeSegmentor):
         size = input_size(h, w, self.pixels, 8 * self.backbone.latent_factor)
         x = F.interpolate(image, size, mode='bilinear', align_corners=False) if size != (h, w) else image
         generator = torch.Generator().manual_seed(self.seed)
-        x0 = self.backbone.encode_images(x)
+        x0 = self.backbone.encode_images(x).float()  # the inversion's arithmetic in fp32, also under fp16
         text = self.backbone.encode_prompts([self.prompt])
         inversion, queries = self.invert_and_record(x0, text, generator)
         labels = self.low_resolution_masks(queries[self.feature_timestep], tuple(x0.shape[2:]))
@@ -218,7 +218,7 @@ class EmerDiff(TrainingFreeSegmentor):
         else:
             images = self.decode(self.modulated_denoising(inversion, text, masks))
             scores = gaussian_blur(difference_maps(images[1::2], images[0::2]), self.gaussian_sigma)
-        if k < self.num_masks:  # fewer distinct positions than masks: pad so every image has K channels
+        if k < self.num_masks:  # empty clusters or fewer positions than masks: pad to K channels
             scores = torch.cat([scores, scores.new_full((self.num_masks - k, *scores.shape[1:]), -1.0)])
         # App. A: back to the original size by nearest neighbour (argmax commutes with it)
         return F.interpolate(scores[None].float(), (h, w), mode='nearest')[0], embeddings
