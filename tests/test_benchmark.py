@@ -22,3 +22,15 @@ def test_benchmark_counts(config, evals, classes, tiny_sd, monkeypatch, tmp_path
     assert result['classes'] == classes and result['images'] == 2
     assert result['latency_s_mean'] > 0 and result['peak_memory_mb'] > 0
     assert out.exists()
+
+
+@pytest.mark.parametrize('max_batch,calls,rows', [(3, 15 + 2 * 15, 15 + 2 * 3 * 15),  # 4 branches, 2 a call
+                                                  (2, 15 + 4 * 15, 15 + 4 * 2 * 15)])  # naive: 1 a call
+def test_benchmark_counts_emerdiff(max_batch, calls, rows, tiny_sd, monkeypatch):
+    """EmerDiff with K=2: 15 inversion calls, then 2K=4 branches x 15 steps, each call with a reference row."""
+    monkeypatch.setenv('MMSEG_TRAINFREE_CACHE', osp.dirname(tiny_sd))
+    result = benchmark.main([osp.join(REPO, 'configs/emerdiff_ade20k.py'), '--model-size', 'tiny', '--num-images',
+                             '1', '--warmup', '0', '--image-size', '64', '64', '--cfg-options', 'model.num_masks=2',
+                             'model.pixels=4096', f'model.max_batch={max_batch}'])
+    assert result['unet_calls_per_image'] == calls and result['unet_evaluations_per_image'] == rows
+    assert result['branch_steps_per_image'] == 4 * 15 and result['classes'] == 2
