@@ -29,6 +29,14 @@ def backbone(tiny_sd):
 
 
 @pytest.fixture(scope='session')
+def tiny_clip(tmp_path_factory) -> dict:
+    """``OpenCLIPBackbone`` fields that load a tiny random open_clip model through the real code path."""
+    from mmseg_trainfree.testing import random_open_clip
+    name, checkpoint, config_dir = random_open_clip(root=str(tmp_path_factory.mktemp('clip')))
+    return dict(model_name=name, pretrained=checkpoint, model_config_dir=config_dir, short_side=64)
+
+
+@pytest.fixture(scope='session')
 def shapes_root(tmp_path_factory) -> str:
     return generate_shapes_dataset(str(tmp_path_factory.mktemp('shapes')), num_images=4, size=(96, 128))
 

@@ -19,7 +19,10 @@ EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 1
                     'kmeans_sd_unsup_cocostuff27.py': 27, 'emerdiff_ade20k.py': 150,
                     'emerdiff_pascal_context59.py': 59, 'emerdiff_pascal_context459.py': 459,
                     'emerdiff_cocostuff171.py': 171, 'emerdiff_cocostuff27.py': 27, 'emerdiff_cityscapes.py': 19,
-                    'emerdiff_cocostuff27_traditional.py': 27, 'sd_naive_upsample_ade20k.py': 150}
+                    'emerdiff_cocostuff27_traditional.py': 27, 'sd_naive_upsample_ade20k.py': 150,
+                    **{f'{m}_{d}.py': n for m in ('maskclip', 'maskclip_emerdiff')
+                       for d, n in (('ade20k', 150), ('pascal_context59', 59), ('pascal_context459', 459),
+                                    ('cocostuff171', 171), ('cityscapes', 19))}}
 
 
 def test_every_config_is_listed():
@@ -27,11 +30,14 @@ def test_every_config_is_listed():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_config_builds_with_a_local_model(path, tiny_sd):
+def test_config_builds_with_a_local_model(path, tiny_sd, tiny_clip):
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'mmseg_trainfree'
     assert cfg.get('train_dataloader') is None
-    cfg.model.backbone.model_id = tiny_sd
+    if 'backbone' in cfg.model:
+        cfg.model.backbone.model_id = tiny_sd
+    if 'clip' in cfg.model:
+        cfg.model.clip.update(tiny_clip)
     model = MODELS.build(cfg.model)
     n = EXPECTED_CLASSES[osp.basename(path)]
     if model.vocabulary_from_config:

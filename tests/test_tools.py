@@ -95,16 +95,21 @@ def test_unsupervised_demo_single_and_two_processes_agree(demo_dir):
     assert final_metrics(two) == final_metrics(one) and per_class_table(two) == per_class_table(one)
 
 
-def test_emerdiff_runs_on_an_ade20k_fixture(tmp_path, tiny_sd):
-    """tools/test.py configs/emerdiff_ade20k.py on a tiny ADE20K-layout copy with the tiny model."""
+@pytest.mark.parametrize('config,marker', [('emerdiff_ade20k.py', 'EmerDiff modified protocol, mask embeddings'),
+                                           ('maskclip_emerdiff_ade20k.py', 'per class results')])
+def test_emerdiff_runs_on_an_ade20k_fixture(config, marker, tmp_path, tiny_sd, tiny_clip):
+    """tools/test.py with EmerDiff (modified protocol) and MaskCLIP + EmerDiff (open vocabulary) on a tiny
+    ADE20K-layout copy with the tiny models given by --cfg-options."""
     from mmseg_trainfree.testing import write_benchmark_fixture
     write_benchmark_fixture('ade20k', str(tmp_path / 'data'))
-    config = osp.join(REPO, 'configs/emerdiff_ade20k.py')
-    code, out = run_tool([sys.executable, osp.join(REPO, 'tools/test.py'), config, '--work-dir', 'wd', '--show-dir', 'show',
-                          '--cfg-options', f'model.backbone.model_id={tiny_sd}', 'model.backbone.dtype=float32',
-                          'model.num_masks=3', 'model.pixels=16384', 'model.max_batch=7'], cwd=tmp_path)
+    options = [f'model.backbone.model_id={tiny_sd}', 'model.backbone.dtype=float32', 'model.num_masks=3',
+               'model.pixels=16384', 'model.max_batch=7']
+    if config.startswith('maskclip'):
+        options += [f'model.clip.{k}={v}' for k, v in tiny_clip.items()]
+    code, out = run_tool([sys.executable, osp.join(REPO, 'tools/test.py'), osp.join(REPO, 'configs', config),
+                          '--work-dir', 'wd', '--show-dir', 'show', '--cfg-options', *options], cwd=tmp_path)
     assert code == 0, out[-3000:]
-    assert 'EmerDiff modified protocol, mask embeddings' in out
+    assert marker in out
     metrics = final_metrics(out)
     assert set(metrics) == {'aAcc', 'mIoU', 'mAcc'} and 0 <= metrics['mIoU'] <= 100
     assert any(f.endswith('.png') for _, _, fs in os.walk(tmp_path / 'show') for f in fs)

@@ -160,3 +160,38 @@ def random_stable_diffusion(size: Literal['tiny', 'full'] = 'tiny', seed: int = 
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return path
+
+
+TINY_CLIP_NAME = 'mmseg-trainfree-tiny-clip'
+TINY_CLIP_CONFIG = dict(embed_dim=32, quick_gelu=True,
+                        vision_cfg=dict(image_size=32, layers=2, width=64, patch_size=8, head_width=32),
+                        text_cfg=dict(context_length=77, vocab_size=49408, width=32, heads=2, layers=1))
+
+
+def random_open_clip(seed: int = 0, root: str | None = None) -> tuple[str, str, str]:
+    """A tiny random open_clip model: (model_name, checkpoint file, model config folder), cached.
+
+    Loaded by the real code path: ``open_clip.add_model_config(folder)`` then
+    ``create_model(model_name, pretrained=checkpoint)``; the tokenizer is open_clip's bundled CLIP BPE.
+    """
+    import open_clip
+    root = root or cache_root()
+    path = osp.join(root, f'random-open-clip-tiny-seed{seed}-v{BUILDER_VERSION}')
+    ckpt = osp.join(path, 'open_clip_pytorch_model.bin')
+    if not osp.isfile(ckpt):
+        os.makedirs(root, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix='.building-', dir=root)
+        try:
+            with open(osp.join(tmp, f'{TINY_CLIP_NAME}.json'), 'w') as f:
+                json.dump(TINY_CLIP_CONFIG, f)
+            torch.manual_seed(seed)
+            model = open_clip.CLIP(**TINY_CLIP_CONFIG)
+            torch.save(model.state_dict(), osp.join(tmp, 'open_clip_pytorch_model.bin'))
+            try:
+                os.rename(tmp, path)
+            except OSError:
+                if not osp.isfile(ckpt):
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return TINY_CLIP_NAME, ckpt, path

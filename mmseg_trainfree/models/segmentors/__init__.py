@@ -2,8 +2,9 @@
 from .base import TrainingFreeSegmentor
 from .diffusion_base import DiffusionFeatureSegmentor
 from .emerdiff import EmerDiff
+from .maskclip import MaskCLIP, MaskCLIPEmerDiff
 from .maskdiffusion import MaskDiffusion
 from .maskdiffusion_unsup import UnsupervisedMaskDiffusion
 
-__all__ = ['TrainingFreeSegmentor', 'DiffusionFeatureSegmentor', 'EmerDiff', 'MaskDiffusion',
+__all__ = ['TrainingFreeSegmentor', 'DiffusionFeatureSegmentor', 'EmerDiff', 'MaskCLIP', 'MaskCLIPEmerDiff', 'MaskDiffusion',
            'UnsupervisedMaskDiffusion']

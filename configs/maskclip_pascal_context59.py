@@ -1,0 +1,5 @@
+# MaskCLIP, PASCAL-Context val, 59 classes, open vocabulary (EmerDiff paper Table 3: 25.4 mIoU).
+_base_ = ['./_base_/models/maskclip.py', './_base_/datasets/pascal_context_59.py', './_base_/protocols/emerdiff.py',
+          './_base_/default_runtime.py']
+test_dataloader = dict(dataset=dict(pipeline={{_base_.emerdiff_test_pipeline}}))
+model = dict(class_names='mmseg_trainfree::_base_/classnames/pascal_context59.txt')

@@ -1,0 +1,120 @@
+"""A frozen CLIP (open_clip) with MaskCLIP's dense image features (Zhou et al. 2022) and prompt-ensembled
+text embeddings."""
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from ...registry import MODELS
+from .stable_diffusion import ModelNotAvailableError, resolve_dtype
+
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def interpolate_positions(pos: Tensor, grid: tuple[int, int]) -> Tensor:
+    """(1 + g*g, W) positional embedding (class token first) resized bicubically to ``grid``."""
+    cls, patches = pos[:1], pos[1:]
+    g = int(math.isqrt(patches.shape[0]))
+    if (g, g) == tuple(grid):
+        return pos
+    patches = patches.reshape(1, g, g, -1).permute(0, 3, 1, 2).float()
+    patches = F.interpolate(patches, grid, mode='bicubic', align_corners=False, antialias=True)
+    return torch.cat([cls, patches.permute(0, 2, 3, 1).reshape(-1, pos.shape[1]).to(pos)])
+
+
+@MODELS.register_module()
+class OpenCLIPBackbone(BaseModule):
+    """open_clip's ``create_model(model_name, pretrained)``, frozen.
+
+    Args:
+        model_name: open_clip model name. OpenAI's ViT-B/16 is ``'ViT-B-16-quickgelu'`` (plain
+            ``'ViT-B-16'`` builds GELU and runs OpenAI's weights silently wrong).
+        pretrained: an open_clip tag (downloads from the hub) or a local checkpoint file.
+        model_config_dir: a folder of extra open_clip model configs (``<name>.json``) to register.
+        short_side: images are resized so their short side is this many pixels (rounded to the patch size),
+            keeping the aspect ratio; the positional embedding is interpolated to the patch grid.
+        keep_residual: MaskCLIP's last block as in its official code: x + out_proj(v) then the MLP
+            (True), or out_proj(v) alone (False, ClearCLIP's "MaskCLIP" reading).
+    """
+
+    def __init__(self, model_name: str = 'ViT-B-16-quickgelu', pretrained: Optional[str] = 'openai',
+                 model_config_dir: Optional[str] = None, short_side: int = 448, keep_residual: bool = True,
+                 dtype: str = 'float32', device: Optional[str] = None, cache_dir: Optional[str] = None,
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        import open_clip
+        if model_config_dir is not None:
+            open_clip.add_model_config(model_config_dir)
+        try:
+            model = open_clip.create_model(model_name, pretrained=pretrained, cache_dir=cache_dir,
+                                           require_pretrained=pretrained is not None)
+        except (RuntimeError, OSError, ValueError) as e:
+            raise ModelNotAvailableError(
+                f'open_clip model {model_name!r} with pretrained={pretrained!r} is not available ({e}). Download '
+                'it on a machine with hub access, or give a local checkpoint: --cfg-options '
+                'model.clip.pretrained=/path/to/open_clip_pytorch_model.bin') from e
+        self.model = model.to(device or 'cpu', resolve_dtype(dtype)).eval().requires_grad_(False)
+        self.tokenizer = open_clip.get_tokenizer(model_name)
+        self.short_side, self.keep_residual = int(short_side), keep_residual
+        self.register_buffer('mean', torch.tensor(OPENAI_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer('std', torch.tensor(OPENAI_STD).view(1, 3, 1, 1), persistent=False)
+
+    def train(self, mode: bool = True):
+        return super().train(False)
+
+    @property
+    def patch_size(self) -> int:
+        patch = self.model.visual.conv1.kernel_size
+        return patch[0] if isinstance(patch, tuple) else patch
+
+    def input_size(self, h: int, w: int) -> tuple[int, int]:
+        scale, p = self.short_side / min(h, w), self.patch_size
+        return max(p, round(h * scale / p) * p), max(p, round(w * scale / p) * p)
+
+    @torch.no_grad()
+    def dense_features(self, images: Tensor) -> Tensor:
+        """MaskCLIP pixel embeddings (B, E, h, w), L2-normalised, of RGB ``images`` in [-1, 1]."""
+        visual = self.model.visual
+        dtype = visual.conv1.weight.dtype
+        x = ((images.float() + 1) / 2 - self.mean) / self.std
+        x = F.interpolate(x, self.input_size(*x.shape[2:]), mode='bicubic', align_corners=False)
+        x = visual.conv1(x.to(dtype))
+        grid = tuple(x.shape[2:])
+        x = x.flatten(2).transpose(1, 2)
+        cls = visual.class_embedding.to(dtype).view(1, 1, -1).expand(x.shape[0], -1, -1)
+        x = torch.cat([cls, x], 1) + interpolate_positions(visual.positional_embedding, grid).to(dtype)
+        x = visual.ln_pre(x)
+        blocks = visual.transformer.resblocks
+        batch_first = getattr(visual.transformer, 'batch_first', True)
+        x = x if batch_first else x.transpose(0, 1)
+        for block in blocks[:-1]:
+            x = block(x)
+        x = x if batch_first else x.transpose(0, 1)
+        last = blocks[-1]
+        attn = last.attn
+        d = attn.embed_dim
+        v = F.linear(last.ln_1(x), attn.in_proj_weight[2 * d:], attn.in_proj_bias[2 * d:])
+        out = last.ls_1(attn.out_proj(v))  # MaskCLIP: the value path, no query-key attention
+        if self.keep_residual:
+            out = x + out
+            out = out + last.ls_2(last.mlp(last.ln_2(out)))
+        out = visual.ln_post(out[:, 1:]) @ visual.proj
+        return F.normalize(out.float(), dim=-1).transpose(1, 2).reshape(out.shape[0], -1, *grid)
+
+    @torch.no_grad()
+    def class_embeddings(self, classes: Sequence[Sequence[str]], templates: Sequence[str]) -> Tensor:
+        """(C, E): per class, the normalised mean over its synonyms and the templates of the normalised
+        text embeddings."""
+        device = next(self.model.parameters()).device
+        out = []
+        for synonyms in classes:
+            texts = [t.format(name) for name in synonyms for t in templates]
+            emb = F.normalize(self.model.encode_text(self.tokenizer(texts).to(device)).float(), dim=-1)
+            out.append(F.normalize(emb.mean(0), dim=-1))
+        return torch.stack(out)
