@@ -104,6 +104,7 @@ def test_naive_upsample_and_blur(tiny_sd):
     with torch.no_grad():
         scores, _ = model.segment(torch.zeros(1, 3, 64, 64))
     assert model.branch_steps == 0 and scores.shape == (4, 64, 64)
+    assert model.backbone.unet_calls == 2  # the feature and embedding passes, no inversion
     maps = torch.zeros(1, 9, 9)
     maps[0, 4, 4] = 1
     blurred = gaussian_blur(maps, 1.0)

@@ -136,7 +136,8 @@ class EmerDiff(TrainingFreeSegmentor):
     # Sec. 3.2 -------------------------------------------------------------------------------------
     def invert_and_record(self, x0: Tensor, text: Tensor, generator: torch.Generator):
         """Edit-friendly inversion from t_m, recording the feature and embedding queries on the way;
-        a timestep off the inversion's steps costs one extra UNet call on an independent x_t."""
+        a timestep off the inversion's steps (or every one, in ``naive_upsample`` mode, which needs no
+        inversion) costs one UNet call on an independent x_t."""
         wanted = {self.feature_timestep: self.feature_layer, self.embedding_timestep: self.embedding_layer}
         queries: dict[int, Tensor] = {}
 
@@ -149,7 +150,9 @@ class EmerDiff(TrainingFreeSegmentor):
             queries[t] = recorder['queries'][wanted[t]][0][0].float()
             return eps
 
-        inversion = invert(eps_fn, x0, self.schedule, self.modulation_timestep, generator, self.zero_last_noise)
+        inversion = None
+        if self.mode == 'emerdiff':  # the naive-upsample baseline needs only the two feature passes
+            inversion = invert(eps_fn, x0, self.schedule, self.modulation_timestep, generator, self.zero_last_noise)
         for t in wanted:
             if t not in queries:
                 noise = torch.randn(x0.shape, generator=generator).to(x0)
