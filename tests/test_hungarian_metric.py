@@ -1,7 +1,6 @@
 """HungarianIoUMetric equals a brute-force search over all assignments, in both protocols, and a
 two-process run equals one process."""
 import itertools
-import os
 import socket
 
 import numpy as np

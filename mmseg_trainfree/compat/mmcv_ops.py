@@ -12,7 +12,6 @@ import sys
 import types
 import warnings
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 

@@ -2,6 +2,7 @@
 the COCO-2014 object masks of weakly supervised segmentation."""
 from __future__ import annotations
 
+import numpy as np
 from mmseg.datasets import BaseSegDataset, COCOStuffDataset
 
 from ..registry import DATASETS
@@ -13,13 +14,13 @@ COCO_OBJECT_CLASSES = ('background',) + COCO_THING_CLASSES
 COCO_OBJECT_PALETTE = [[0, 0, 0]] + COCOStuffDataset.METAINFO['palette'][:80]
 
 
-def coco_object_lut_raw() -> 'np.ndarray':
+def coco_object_lut_raw() -> np.ndarray:
     """stuffthingmaps value -> COCO-Object id: things 1..80 in COCO order, everything else (stuff and the
     unlabelled 255) background 0."""
     return make_lut({raw: i + 1 for i, raw in enumerate(COCO_THING_RAW_IDS)}, fill=0)
 
 
-def coco_object_lut_171() -> 'np.ndarray':
+def coco_object_lut_171() -> np.ndarray:
     """mmseg's 171 contiguous ids (things first) -> COCO-Object id."""
     return make_lut({i: i + 1 for i in range(80)}, fill=0)
 

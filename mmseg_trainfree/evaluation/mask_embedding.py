@@ -17,7 +17,6 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.evaluator import BaseMetric
 
 from ..models.utils.clustering import kmeans
 from ..registry import METRICS

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import BaseSegmentor
-from mmseg.utils import ConfigType, OptConfigType, SampleList
+from mmseg.utils import OptConfigType, SampleList
 from torch import Tensor
 
 from ..utils.vocabulary import ClassNames, parse_class_names
