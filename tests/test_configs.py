@@ -22,7 +22,9 @@ EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 1
                     'emerdiff_cocostuff27_traditional.py': 27, 'sd_naive_upsample_ade20k.py': 150,
                     **{f'{m}_{d}.py': n for m in ('maskclip', 'maskclip_emerdiff')
                        for d, n in (('ade20k', 150), ('pascal_context59', 59), ('pascal_context459', 459),
-                                    ('cocostuff171', 171), ('cityscapes', 19))}}
+                                    ('cocostuff171', 171), ('cityscapes', 19))},
+                    'diffsegmenter_voc.py': 21, 'diffsegmenter_pascal_context59.py': 59,
+                    'diffsegmenter_coco_object.py': 81}
 
 
 def test_every_config_is_listed():

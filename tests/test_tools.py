@@ -113,3 +113,14 @@ def test_emerdiff_runs_on_an_ade20k_fixture(config, marker, tmp_path, tiny_sd, t
     metrics = final_metrics(out)
     assert set(metrics) == {'aAcc', 'mIoU', 'mAcc'} and 0 <= metrics['mIoU'] <= 100
     assert any(f.endswith('.png') for _, _, fs in os.walk(tmp_path / 'show') for f in fs)
+
+
+def test_diffsegmenter_runs_on_a_voc_fixture(tmp_path, tiny_sd):
+    from mmseg_trainfree.testing import write_benchmark_fixture
+    write_benchmark_fixture('pascal_voc12', str(tmp_path / 'data'))
+    code, out = run_tool([sys.executable, osp.join(REPO, 'tools/test.py'), osp.join(REPO, 'configs/diffsegmenter_voc.py'),
+                          '--work-dir', 'wd', '--cfg-options', f'model.backbone.model_id={tiny_sd}',
+                          'model.backbone.dtype=float32', 'model.image_size=[64,64]'], cwd=tmp_path)
+    assert code == 0, out[-3000:]
+    metrics = final_metrics(out)
+    assert set(metrics) == {'aAcc', 'mIoU', 'mAcc'} and 0 <= metrics['mIoU'] <= 100

@@ -1,4 +1,5 @@
 """Hooks into Stable Diffusion attention layers (diffusers attention processors) and blocks."""
+from .accumulate import AttentionAccumulator
 from .base import AttentionHook, match_layers
 from .features import FeatureRecorder
 from .inject import AttentionInjector
@@ -7,6 +8,6 @@ from .processor import HookedAttnProcessor, attention_hooks, attention_layer_nam
 from .record import AttentionRecorder
 from .reference import ReferenceAttention, shared_attention
 
-__all__ = ['AttentionHook', 'match_layers', 'FeatureRecorder', 'AttentionInjector', 'OutputModulator',
+__all__ = ['AttentionAccumulator', 'AttentionHook', 'match_layers', 'FeatureRecorder', 'AttentionInjector', 'OutputModulator',
            'HookedAttnProcessor', 'attention_hooks', 'attention_layer_names', 'AttentionRecorder',
            'ReferenceAttention', 'shared_attention']

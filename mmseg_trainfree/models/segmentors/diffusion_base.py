@@ -24,15 +24,13 @@ class DiffusionFeatureSegmentor(TrainingFreeSegmentor):
             to a multiple of 64 (the UNet needs latents divisible by 8).
         timestep: t of the single UNet pass.
         add_noise: noise the latent to ``timestep`` (seeded by ``seed``, the same draw for every image).
-        feature_layers: modules whose outputs are the internal features f.
+        feature_layers: modules whose outputs are the internal features f (if the method uses them).
     """
 
     def __init__(self, backbone: dict, data_preprocessor: Optional[dict] = None, class_names=None,
                  image_size: Optional[Sequence[int]] = (512, 512), timestep: int = 1, add_noise: bool = True,
                  seed: int = 0, feature_layers: Sequence[str] = DEFAULT_FEATURE_LAYERS,
                  test_cfg: Optional[dict] = None, init_cfg=None):
-        if not feature_layers:
-            raise ValueError(f'{type(self).__name__} needs at least one feature layer')
         super().__init__(data_preprocessor, class_names, test_cfg, init_cfg)
         self.backbone = MODELS.build(backbone)
         self.image_size = None if image_size is None else tuple(image_size)

@@ -94,8 +94,8 @@ class MaskDiffusion(DiffusionFeatureSegmentor):
             raise ValueError(f'cross_attn_map must be one of {CROSS_ATTN_MAPS}, got {cross_attn_map!r}')
         if cross_attn_norm not in CROSS_ATTN_NORMS:
             raise ValueError(f'cross_attn_norm must be one of {CROSS_ATTN_NORMS}, got {cross_attn_norm!r}')
-        if not cross_attn_layers:
-            raise ValueError('MaskDiffusion needs at least one cross-attention layer')
+        if not feature_layers or not cross_attn_layers:
+            raise ValueError('MaskDiffusion needs at least one feature layer and one cross-attention layer')
         super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed,
                          feature_layers, test_cfg, init_cfg)
         self.prompt_prefix, self.prompt_joiner = prompt_prefix, prompt_joiner

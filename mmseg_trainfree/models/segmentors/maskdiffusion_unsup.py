@@ -44,6 +44,8 @@ class UnsupervisedMaskDiffusion(DiffusionFeatureSegmentor):
             raise ValueError('UnsupervisedMaskDiffusion clusters each input on its own, so cluster ids of slide '
                              "crops would not agree: use test_cfg=dict(mode='whole') (and an evaluation crop such "
                              'as CenterSquareCropResize for large images)')
+        if not feature_layers:
+            raise ValueError('UnsupervisedMaskDiffusion needs at least one feature layer')
         if clustering not in CLUSTERINGS:
             raise ValueError(f'clustering must be one of {CLUSTERINGS}, got {clustering!r}')
         if eigen_solver not in EIGEN_SOLVERS:

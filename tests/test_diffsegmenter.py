@@ -1,0 +1,93 @@
+"""DiffSegmenter's attention fusion and refinement, class++ re-weighting and batched class prompts."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmseg_trainfree.models.attention import AttentionRecorder, attention_hooks
+from mmseg_trainfree.models.segmentors.diffsegmenter import fuse_cross_attention, refine
+from mmseg_trainfree.registry import MODELS
+
+CLASSES = ['background', 'cat', 'dog, puppy', 'potted plant']
+
+
+def diffsegmenter(model_id, **kw):
+    cfg = dict(type='DiffSegmenter', backbone=dict(type='StableDiffusionBackbone', model_id=model_id, dtype='float32'),
+               class_names=CLASSES, background_index=0, image_size=(64, 64), max_batch=8)
+    cfg.update(kw)
+    return MODELS.build(cfg)
+
+
+def test_fusion_equals_a_hand_computation():
+    coarse = torch.tensor([[[0., 1.], [2., 3.]]])
+    fine = torch.arange(16.).view(1, 4, 4)
+    fused = fuse_cross_attention([coarse, fine], [0.25, 0.75], (4, 4))
+    up = F.interpolate(coarse[None], (4, 4), mode='bilinear', align_corners=False)[0]
+    hand = 0.25 * (up - up.min()) / (up.max() - up.min()) + 0.75 * fine / 15
+    assert torch.allclose(fused, hand)
+    with pytest.raises(ValueError, match='fusion weights'):
+        fuse_cross_attention([coarse], [0.5, 0.5], (4, 4))
+
+
+def test_refinement_equals_the_dense_product(tiny_sd):
+    """The running mean over the 64x64 self-attention layers equals the mean of all their recorded maps, and
+    the refinement is minmax(A_self @ vec(A_cross)) computed densely."""
+    from mmseg_trainfree.models.attention import AttentionAccumulator
+    model = diffsegmenter(tiny_sd)
+    text, spans, _ = model.prompts()
+    latents = model.noisy_latents(torch.rand(1, 3, 64, 64) * 2 - 1)
+    layers = ['down_blocks.0.attentions.*.attn1', 'up_blocks.3.attentions.*.attn1']
+    accumulator, recorder = AttentionAccumulator(layers), AttentionRecorder(layers, 'probs')
+    with torch.no_grad(), attention_hooks(model.backbone.unet, [accumulator, recorder]):
+        model.backbone.unet_forward(latents.expand(len(spans), -1, -1, -1), model.timestep, text)
+    dense = torch.stack([maps[0] for maps in recorder['probs'].values()]).mean(0)  # 5 layers, heads averaged
+    assert len(recorder['probs']) == 5 and torch.allclose(accumulator.mean, dense)
+    cross = torch.rand(len(spans), 8, 8)
+    product = torch.stack([dense[e] @ cross[e].flatten() for e in range(len(spans))]).view_as(cross)
+    lo, hi = product.flatten(1).min(1)[0], product.flatten(1).max(1)[0]
+    assert torch.allclose(refine(dense, cross), (product - lo[:, None, None]) / (hi - lo)[:, None, None], atol=1e-4)
+    with torch.no_grad():
+        refined = model.entry_maps(latents, text, spans)
+        model.self_attn_layers = None
+        fused = model.entry_maps(latents, text, spans)
+    # min-max over the nearly uniform maps of a random model amplifies float noise: compare at 1e-3
+    assert torch.allclose(refined, refine(dense, fused), atol=1e-3)
+
+
+def test_batched_prompts_equal_one_at_a_time(tiny_sd):
+    x = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    batched, single = diffsegmenter(tiny_sd), diffsegmenter(tiny_sd, max_batch=1)
+    with torch.no_grad():
+        a, b = batched.inference(x, [{}]), single.inference(x, [{}])
+        batched.self_attn_layers = single.self_attn_layers = None
+        fa, fb = batched.inference(x, [{}]), single.inference(x, [{}])
+    # a random model's attention is nearly uniform, so the per-map min-max scales float noise of the batch
+    # layout (1e-7) up to about 3e-4: compare at 1e-3, with and without the refinement
+    assert a.shape == (1, 4, 48, 64) and torch.allclose(fa, fb, atol=1e-3) and torch.allclose(a, b, atol=1e-3)
+    assert not torch.allclose(a, fa, atol=1e-2)
+    assert batched.backbone.unet_calls == 2 and single.backbone.unet_calls == 8  # cat, dog, puppy, potted plant
+
+
+def test_class_weight_one_is_the_plain_prompt(tiny_sd):
+    plain = diffsegmenter(tiny_sd, class_weight=1.0)
+    text, spans, entry_class = plain.prompts()
+    expected = plain.backbone.encode_prompts(['a photograph of cat', 'a photograph of dog', 'a photograph of puppy',
+                                              'a photograph of potted plant'])
+    assert torch.allclose(text, expected) and spans == [[4], [4], [4], [4, 5]] and entry_class.tolist() == [1, 2, 2, 3]
+    weighted = diffsegmenter(tiny_sd).prompts()[0]
+    assert not torch.allclose(weighted[:, 4], text[:, 4]) and torch.allclose(weighted[:, 6:], text[:, 6:])
+
+
+def test_background_takes_the_constant_score(tiny_sd):
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        [out] = diffsegmenter(tiny_sd, background_score=1.5).predict(x)  # above every min-max score
+        [mixed] = diffsegmenter(tiny_sd, background_score=0.5).predict(x)
+    assert (out.pred_sem_seg.data == 0).all() and torch.allclose(out.seg_logits.data[0], torch.tensor(1.5))
+    assert mixed.seg_logits.data.shape == (4, 32, 32)
+
+
+@pytest.mark.parametrize('kw,match', [(dict(prompt_template='a photo'), 'slot'),
+                                      (dict(fusion_weights=[0.5, 0.4]), 'sum to 1'), (dict(max_batch=0), 'max_batch')])
+def test_bad_configuration_is_named(tiny_sd, kw, match):
+    with pytest.raises(ValueError, match=match):
+        diffsegmenter(tiny_sd, **kw)
