@@ -37,10 +37,12 @@ def test_refinement_equals_the_dense_product(tiny_sd):
     latents = model.noisy_latents(torch.rand(1, 3, 64, 64) * 2 - 1)
     layers = ['down_blocks.0.attentions.*.attn1', 'up_blocks.3.attentions.*.attn1']
     accumulator, recorder = AttentionAccumulator(layers), AttentionRecorder(layers, 'probs')
-    with torch.no_grad(), attention_hooks(model.backbone.unet, [accumulator, recorder]):
-        model.backbone.unet_forward(latents.expand(len(spans), -1, -1, -1), model.timestep, text)
+    with torch.no_grad():
+        for hook in (accumulator, recorder):  # the accumulator computes those layers itself, head by head
+            with attention_hooks(model.backbone.unet, [hook]):
+                model.backbone.unet_forward(latents.expand(len(spans), -1, -1, -1), model.timestep, text)
     dense = torch.stack([maps[0] for maps in recorder['probs'].values()]).mean(0)  # 5 layers, heads averaged
-    assert len(recorder['probs']) == 5 and torch.allclose(accumulator.mean, dense)
+    assert len(recorder['probs']) == 5 and torch.allclose(accumulator.mean, dense, atol=1e-6)
     cross = torch.rand(len(spans), 8, 8)
     product = torch.stack([dense[e] @ cross[e].flatten() for e in range(len(spans))]).view_as(cross)
     lo, hi = product.flatten(1).min(1)[0], product.flatten(1).max(1)[0]
@@ -91,3 +93,14 @@ def test_background_takes_the_constant_score(tiny_sd):
 def test_bad_configuration_is_named(tiny_sd, kw, match):
     with pytest.raises(ValueError, match=match):
         diffsegmenter(tiny_sd, **kw)
+
+
+def test_accumulator_leaves_the_layer_output_unchanged(backbone):
+    from mmseg_trainfree.models.attention import AttentionAccumulator
+    x = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    text = backbone.encode_prompts(['', 'a cat'])
+    with torch.no_grad():
+        plain = backbone.unet_forward(x, 100, text)
+        with attention_hooks(backbone.unet, [AttentionAccumulator('*attn1')]):
+            hooked = backbone.unet_forward(x, 100, text)
+    assert torch.allclose(plain, hooked, atol=1e-5)

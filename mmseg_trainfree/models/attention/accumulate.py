@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+import torch
 from torch import Tensor
 
 from .base import AttentionHook
@@ -11,20 +12,29 @@ from .base import AttentionHook
 
 class AttentionAccumulator(AttentionHook):
     """Sum of the head-averaged probabilities of every targeted layer call; :attr:`mean` divides by the
-    number of calls."""
+    number of calls.
+
+    The hook computes the targeted layers' attention itself, one head at a time, so that besides the
+    running sum only one (B, Nq, Nk) probability map exists at a time (not B x heads of them).
+    """
 
     def __init__(self, layers: Sequence[str] | str):
         super().__init__(layers)
         self.total: Optional[Tensor] = None
         self.calls = 0
 
-    def needs_probs(self, layer: str) -> bool:
-        return True
-
-    def on_probs(self, layer: str, probs: Tensor) -> None:
-        mean = probs.mean(1).float()
-        self.total = mean if self.total is None else self.total.add_(mean)
+    def replace_attention(self, layer: str, query: Tensor, key: Tensor, value: Tensor) -> Tensor:
+        heads, scale = query.shape[1], query.shape[-1] ** -0.5
+        out = value.new_empty(*query.shape[:3], value.shape[-1])
+        head_sum = None
+        for h in range(heads):
+            probs = (torch.matmul(query[:, h], key[:, h].transpose(-1, -2)) * scale).float().softmax(-1)
+            out[:, h] = torch.matmul(probs.to(value.dtype), value[:, h])
+            head_sum = probs if head_sum is None else head_sum.add_(probs)
+        head_sum.div_(heads)
+        self.total = head_sum if self.total is None else self.total.add_(head_sum)
         self.calls += 1
+        return out
 
     @property
     def mean(self) -> Tensor:
