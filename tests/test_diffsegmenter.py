@@ -101,6 +101,9 @@ def test_accumulator_leaves_the_layer_output_unchanged(backbone):
     text = backbone.encode_prompts(['', 'a cat'])
     with torch.no_grad():
         plain = backbone.unet_forward(x, 100, text)
-        with attention_hooks(backbone.unet, [AttentionAccumulator('*attn1')]):
+        with attention_hooks(backbone.unet, [AttentionAccumulator(['down_blocks.0.*attn1', 'up_blocks.3.*attn1'])]):
             hooked = backbone.unet_forward(x, 100, text)
+        with pytest.raises(ValueError, match='one resolution'):
+            with attention_hooks(backbone.unet, [AttentionAccumulator('*attn1')]):
+                backbone.unet_forward(x, 100, text)
     assert torch.allclose(plain, hooked, atol=1e-5)

@@ -32,6 +32,9 @@ class AttentionAccumulator(AttentionHook):
             out[:, h] = torch.matmul(probs.to(value.dtype), value[:, h])
             head_sum = probs if head_sum is None else head_sum.add_(probs)
         head_sum.div_(heads)
+        if self.total is not None and self.total.shape != head_sum.shape:
+            raise ValueError(f'AttentionAccumulator: {layer} has maps of shape {tuple(head_sum.shape)} but earlier '
+                             f'layers {tuple(self.total.shape)}; target layers of one resolution')
         self.total = head_sum if self.total is None else self.total.add_(head_sum)
         self.calls += 1
         return out
