@@ -47,3 +47,23 @@ def maskdiffusion_cfg(model_id: str, **kw) -> dict:
                image_size=(64, 64), class_names=['background', 'disc', 'square', 'triangle'])
     cfg.update(kw)
     return cfg
+
+
+def _gloo_worker(rank: int, world: int, port: int, fn, out: str) -> None:
+    import torch.distributed as dist
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world)
+    result = fn(rank, world)
+    if rank == 0:
+        torch.save(result, out)
+    dist.destroy_process_group()
+
+
+def run_distributed(fn, out: str, world: int = 2):
+    """``fn(rank, world)`` in ``world`` gloo processes; returns rank 0's result. ``fn`` must be importable
+    (a module-level function or a functools.partial of one)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    torch.multiprocessing.spawn(_gloo_worker, args=(world, port, fn, out), nprocs=world)
+    return torch.load(out)

@@ -132,10 +132,10 @@ def random_masks(seed, n=4, k=3, classes=3, hw=(6, 7), dim=5):
     return out
 
 
-def run(protocol, images, classes=3):
+def run(protocol, images, classes=3, rank=0, world=1):
     metric = METRICS.build(dict(type='MaskEmbeddingIoUMetric', protocol=protocol))
     metric.dataset_meta = dict(classes=tuple('abcdefg'[:classes]))
-    for pred, label, emb in images:
+    for pred, label, emb in images[rank::world]:
         metric.process({}, [dict(pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
                                  gt_sem_seg=dict(data=torch.from_numpy(label)[None]),
                                  mask_embeddings=torch.from_numpy(emb).float())])
@@ -188,29 +188,14 @@ def test_weighted_kmeans_equals_kmeans_on_repeated_rows():
     assert torch.allclose(ca[ca[:, 0].argsort()], cb[cb[:, 0].argsort()], atol=1e-4)
 
 
-def _worker(rank, world, port, protocol, out):
-    import torch.distributed as dist
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world)
-    import mmseg_trainfree  # noqa: F401
-    images = random_masks(7, n=5)
-    metric = METRICS.build(dict(type='MaskEmbeddingIoUMetric', protocol=protocol))
-    metric.dataset_meta = dict(classes=('a', 'b', 'c'))
-    for pred, label, emb in images[rank::world]:
-        metric.process({}, [dict(pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
-                                 gt_sem_seg=dict(data=torch.from_numpy(label)[None]),
-                                 mask_embeddings=torch.from_numpy(emb).float())])
-    result = metric.evaluate(len(images))
-    if rank == 0:
-        torch.save(result, out)
-    dist.destroy_process_group()
+def _split_run(protocol, rank, world):
+    return run(protocol, random_masks(7, n=5), rank=rank, world=world)
 
 
 @pytest.mark.parametrize('protocol', ['modified', 'traditional'])
 def test_two_processes_equal_one(protocol, tmp_path):
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    out = str(tmp_path / 'result.pt')
-    torch.multiprocessing.spawn(_worker, args=(2, port, protocol, out), nprocs=2)
-    assert torch.load(out) == run(protocol, random_masks(7, n=5))
+    from functools import partial
+
+    from conftest import run_distributed
+    result = run_distributed(partial(_split_run, protocol), str(tmp_path / 'result.pt'))
+    assert result == run(protocol, random_masks(7, n=5))

@@ -1,7 +1,6 @@
 """HungarianIoUMetric equals a brute-force search over all assignments, in both protocols, and a
 two-process run equals one process."""
 import itertools
-import socket
 
 import numpy as np
 import pytest
@@ -115,21 +114,14 @@ def test_constant_prediction_and_bad_inputs():
         run_metric('dataset', [(np.zeros((2, 2), int), np.array([[0, 9], [1, 2]]))])
 
 
-def _worker(rank, world, port, mode, out):
-    import torch.distributed as dist
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world)
-    import mmseg_trainfree  # noqa: F401
-    result = run_metric(mode, random_images(3, n=7), rank, world)
-    if rank == 0:
-        torch.save(result, out)
-    dist.destroy_process_group()
+def _split_run(mode, rank, world):
+    return run_metric(mode, random_images(3, n=7), rank, world)
 
 
 @pytest.mark.parametrize('mode', ['dataset', 'per_image'])
 def test_two_processes_equal_one(mode, tmp_path):
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    out = str(tmp_path / 'result.pt')
-    torch.multiprocessing.spawn(_worker, args=(2, port, mode, out), nprocs=2)
-    assert torch.load(out) == run_metric(mode, random_images(3, n=7))
+    from functools import partial
+
+    from conftest import run_distributed
+    result = run_distributed(partial(_split_run, mode), str(tmp_path / 'result.pt'))
+    assert result == run_metric(mode, random_images(3, n=7))
