@@ -14,7 +14,7 @@ import os
 import os.path as osp
 import shutil
 import tempfile
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 
@@ -138,60 +138,60 @@ def write_stable_diffusion(out_dir: str, size: Literal['tiny', 'full'] = 'tiny',
     return out_dir
 
 
-def random_stable_diffusion(size: Literal['tiny', 'full'] = 'tiny', seed: int = 0, root: str | None = None) -> str:
-    """Path of a cached random SD folder, built on first use (atomically, safe for parallel workers).
-
-    ``full`` has SD v1.5's exact architecture (about 1.1 B parameters, saved in fp16: 2 GB) for
-    benchmarks; ``tiny`` has a few hundred thousand parameters for tests and the demo.
-    """
-    root = root or cache_root()
-    path = osp.join(root, f'random-sd-v1-{size}-seed{seed}-v{BUILDER_VERSION}')
-    if osp.isfile(osp.join(path, 'model_index.json')):
+def build_once(path: str, marker: str, write: Callable[[str], object]) -> str:
+    """``path``, written by ``write(tmp_dir)`` on first use and renamed into place atomically, so that
+    parallel workers never see a half-written model; ``marker`` is a file that exists once it is complete."""
+    if osp.isfile(osp.join(path, marker)):
         return path
+    root = osp.dirname(path)
     os.makedirs(root, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='.building-', dir=root)
     try:
-        write_stable_diffusion(tmp, size, seed, torch.float16 if size == 'full' else torch.float32)
+        write(tmp)
         try:
             os.rename(tmp, path)
         except OSError:  # another process finished first
-            if not osp.isfile(osp.join(path, 'model_index.json')):
+            if not osp.isfile(osp.join(path, marker)):
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 
+def random_stable_diffusion(size: Literal['tiny', 'full'] = 'tiny', seed: int = 0, root: str | None = None) -> str:
+    """Path of a cached random SD folder, built on first use (atomically, safe for parallel workers).
+
+    ``full`` has SD v1.5's exact architecture (about 1.1 B parameters, saved in fp16: 2 GB) for
+    benchmarks; ``tiny`` has a few hundred thousand parameters for tests and the demo.
+    """
+    path = osp.join(root or cache_root(), f'random-sd-v1-{size}-seed{seed}-v{BUILDER_VERSION}')
+    dtype = torch.float16 if size == 'full' else torch.float32
+    return build_once(path, 'model_index.json', lambda tmp: write_stable_diffusion(tmp, size, seed, dtype))
+
+
 TINY_CLIP_NAME = 'mmseg-trainfree-tiny-clip'
 TINY_CLIP_CONFIG = dict(embed_dim=32, quick_gelu=True,
                         vision_cfg=dict(image_size=32, layers=2, width=64, patch_size=8, head_width=32),
                         text_cfg=dict(context_length=77, vocab_size=49408, width=32, heads=2, layers=1))
+TINY_CLIP_CHECKPOINT = 'open_clip_pytorch_model.bin'
+
+
+def write_open_clip(out_dir: str, seed: int = 0) -> str:
+    """A tiny random open_clip model: its model config ``<TINY_CLIP_NAME>.json`` and checkpoint."""
+    import open_clip
+    with open(osp.join(out_dir, f'{TINY_CLIP_NAME}.json'), 'w') as f:
+        json.dump(TINY_CLIP_CONFIG, f)
+    torch.manual_seed(seed)
+    torch.save(open_clip.CLIP(**TINY_CLIP_CONFIG).state_dict(), osp.join(out_dir, TINY_CLIP_CHECKPOINT))
+    return out_dir
 
 
 def random_open_clip(seed: int = 0, root: str | None = None) -> tuple[str, str, str]:
-    """A tiny random open_clip model: (model_name, checkpoint file, model config folder), cached.
+    """A cached tiny random open_clip model: (model_name, checkpoint file, model config folder).
 
     Loaded by the real code path: ``open_clip.add_model_config(folder)`` then
     ``create_model(model_name, pretrained=checkpoint)``; the tokenizer is open_clip's bundled CLIP BPE.
     """
-    import open_clip
-    root = root or cache_root()
-    path = osp.join(root, f'random-open-clip-tiny-seed{seed}-v{BUILDER_VERSION}')
-    ckpt = osp.join(path, 'open_clip_pytorch_model.bin')
-    if not osp.isfile(ckpt):
-        os.makedirs(root, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix='.building-', dir=root)
-        try:
-            with open(osp.join(tmp, f'{TINY_CLIP_NAME}.json'), 'w') as f:
-                json.dump(TINY_CLIP_CONFIG, f)
-            torch.manual_seed(seed)
-            model = open_clip.CLIP(**TINY_CLIP_CONFIG)
-            torch.save(model.state_dict(), osp.join(tmp, 'open_clip_pytorch_model.bin'))
-            try:
-                os.rename(tmp, path)
-            except OSError:
-                if not osp.isfile(ckpt):
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return TINY_CLIP_NAME, ckpt, path
+    path = osp.join(root or cache_root(), f'random-open-clip-tiny-seed{seed}-v{BUILDER_VERSION}')
+    build_once(path, TINY_CLIP_CHECKPOINT, lambda tmp: write_open_clip(tmp, seed))
+    return TINY_CLIP_NAME, osp.join(path, TINY_CLIP_CHECKPOINT), path
