@@ -15,15 +15,13 @@ from functools import partial
 
 import cv2
 import numpy as np
-from mmengine.utils import track_parallel_progress, track_progress
 
 from ..meta.ade20k_847 import ADE847_ADE_INDEX
-
-IGNORE = 65535
+from .common import IGNORE_16BIT, run_with_progress
 
 
 def ade847_lut() -> np.ndarray:
-    lut = np.full(max(ADE847_ADE_INDEX) + 1, IGNORE, np.uint16)
+    lut = np.full(max(ADE847_ADE_INDEX) + 1, IGNORE_16BIT, np.uint16)
     lut[list(ADE847_ADE_INDEX)] = np.arange(len(ADE847_ADE_INDEX))
     return lut
 
@@ -40,7 +38,7 @@ def _convert_one(image_path: str, out_root: str, split: str, max_short: int, lut
     if seg is None:
         raise FileNotFoundError(f'missing or unreadable ADE20K annotation {seg_path}')
     classes = decode_ade_classes(seg)
-    label = np.where(classes < len(lut), lut[np.minimum(classes, len(lut) - 1)], IGNORE).astype(np.uint16)
+    label = np.where(classes < len(lut), lut[np.minimum(classes, len(lut) - 1)], IGNORE_16BIT).astype(np.uint16)
     name = osp.splitext(osp.basename(image_path))[0]
     out_img = osp.join(out_root, 'images', split, name + '.jpg')
     out_ann = osp.join(out_root, 'annotations', split, name + '.tif')
@@ -71,8 +69,5 @@ def convert_ade20k_847(src_root: str, out_root: str, split: str = 'validation', 
     for sub in ('images', 'annotations'):
         os.makedirs(osp.join(out_root, sub, split), exist_ok=True)
     work = partial(_convert_one, out_root=out_root, split=split, max_short=max_short, lut=ade847_lut())
-    if nproc > 1:
-        track_parallel_progress(work, files, nproc)
-    else:
-        track_progress(work, files)
+    run_with_progress(work, files, nproc)
     return len(files)

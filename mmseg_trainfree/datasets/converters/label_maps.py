@@ -8,9 +8,9 @@ from functools import partial
 
 import cv2
 import numpy as np
-from mmengine.utils import track_parallel_progress, track_progress
 
 from ..transforms import read_label_map
+from .common import run_with_progress
 
 
 def _convert_one(src: str, src_dir: str, dst_dir: str, src_suffix: str, dst_suffix: str, lut: np.ndarray) -> None:
@@ -38,10 +38,7 @@ def convert_label_dir(src_dir: str, dst_dir: str, lut: np.ndarray, src_suffix: s
         raise FileNotFoundError(f'no *{src_suffix} label files under {src_dir!r}')
     work = partial(_convert_one, src_dir=src_dir, dst_dir=dst_dir, src_suffix=src_suffix, dst_suffix=dst_suffix,
                    lut=lut)
-    if nproc > 1:
-        track_parallel_progress(work, files, nproc)
-    else:
-        track_progress(work, files)
+    run_with_progress(work, files, nproc)
     return len(files)
 
 

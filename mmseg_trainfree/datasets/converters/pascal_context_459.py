@@ -10,15 +10,14 @@ from typing import Optional
 
 import cv2
 import numpy as np
-from mmengine.utils import track_parallel_progress, track_progress
 from scipy.io import loadmat
 
-IGNORE = 65535
+from .common import IGNORE_16BIT, run_with_progress
 
 
 def label_map_to_459(label_map: np.ndarray) -> np.ndarray:
     label = label_map.astype(np.int64) - 1
-    label[label < 0] = IGNORE
+    label[label < 0] = IGNORE_16BIT
     return label.astype(np.uint16)
 
 
@@ -49,8 +48,5 @@ def convert_pascal_context_459(mat_dir: str, out_dir: str, split_file: Optional[
                                 'trainval.tar.gz (trainval/<id>.mat)')
     os.makedirs(out_dir, exist_ok=True)
     work = partial(_convert_one, out_dir=out_dir)
-    if nproc > 1:
-        track_parallel_progress(work, files, nproc)
-    else:
-        track_progress(work, files)
+    run_with_progress(work, files, nproc)
     return len(files)
