@@ -14,10 +14,6 @@ from mmcv.transforms import BaseTransform
 
 from ..registry import TRANSFORMS
 
-PACK_META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
-                  'flip_direction', 'reduce_zero_label', 'eval_crop')
-
-
 def _resize(array: np.ndarray, hw: tuple[int, int], nearest: bool) -> np.ndarray:
     if tuple(array.shape[:2]) == tuple(hw):
         return array

@@ -1,9 +1,8 @@
 """Loading transforms with errors that name the file, and a label loader that keeps 16-bit ids."""
 from __future__ import annotations
 
-from typing import Optional
-
 import io
+from typing import Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform, LoadImageFromFile
