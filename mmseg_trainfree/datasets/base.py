@@ -21,12 +21,15 @@ class RemappedSegDataset(BaseSegDataset):
     ``LABEL_SOURCES`` maps a source name to its ``seg_map_suffix`` and a builder of the lookup table
     (None: the files already hold the benchmark's ids). The table travels with each sample as
     ``label_lut`` and is applied by ``LoadSegAnnotations``, so no converted copy is needed on disk.
+    ``IMG_SUFFIX`` is the images' default suffix.
     """
 
     LABEL_SOURCES: dict[str, tuple[str, Optional[Callable[[], np.ndarray]]]] = {}
     DEFAULT_LABEL_SOURCE = ''
+    IMG_SUFFIX = '.jpg'
 
-    def __init__(self, label_source: Optional[str] = None, seg_map_suffix: Optional[str] = None, **kwargs):
+    def __init__(self, label_source: Optional[str] = None, seg_map_suffix: Optional[str] = None,
+                 img_suffix: Optional[str] = None, **kwargs):
         source = label_source or self.DEFAULT_LABEL_SOURCE
         if source not in self.LABEL_SOURCES:
             raise ValueError(f'{type(self).__name__}: unknown label_source {source!r}; expected one of '
@@ -34,7 +37,7 @@ class RemappedSegDataset(BaseSegDataset):
         suffix, build_lut = self.LABEL_SOURCES[source]
         self.label_source = source
         self.label_lut = None if build_lut is None else build_lut()
-        super().__init__(seg_map_suffix=seg_map_suffix or suffix, **kwargs)
+        super().__init__(img_suffix=img_suffix or self.IMG_SUFFIX, seg_map_suffix=seg_map_suffix or suffix, **kwargs)
 
     def load_data_list(self) -> list[dict]:
         data_list = super().load_data_list()

@@ -23,6 +23,4 @@ class Cityscapes27Dataset(RemappedSegDataset):
     METAINFO = dict(classes=CITYSCAPES27_CLASSES, palette=CITYSCAPES27_PALETTE)
     LABEL_SOURCES = {'label_ids': ('_gtFine_labelIds.png', lambda: make_lut({7 + i: i for i in range(27)}))}
     DEFAULT_LABEL_SOURCE = 'label_ids'
-
-    def __init__(self, img_suffix: str = '_leftImg8bit.png', **kwargs):
-        super().__init__(img_suffix=img_suffix, **kwargs)
+    IMG_SUFFIX = '_leftImg8bit.png'

@@ -40,9 +40,6 @@ class COCOObjectDataset(RemappedSegDataset):
                      'mmseg171': ('_labelTrainIds.png', coco_object_lut_171)}
     DEFAULT_LABEL_SOURCE = 'converted'
 
-    def __init__(self, img_suffix: str = '.jpg', **kwargs):
-        super().__init__(img_suffix=img_suffix, **kwargs)
-
 
 @DATASETS.register_module()
 class COCOStuff27Dataset(RemappedSegDataset):
@@ -59,9 +56,6 @@ class COCOStuff27Dataset(RemappedSegDataset):
                      'stuffthingmaps': ('.png', lambda: make_lut(RAW182_TO_COARSE27)),
                      'converted': ('_labelTrainIds27.png', None)}
     DEFAULT_LABEL_SOURCE = 'mmseg171'
-
-    def __init__(self, img_suffix: str = '.jpg', **kwargs):
-        super().__init__(img_suffix=img_suffix, **kwargs)
 
 
 @DATASETS.register_module()

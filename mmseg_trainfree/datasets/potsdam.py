@@ -22,6 +22,7 @@ class Potsdam3Dataset(RemappedSegDataset):
     LABEL_SOURCES = {'mmseg6': ('.png', lambda: make_lut({1: 0, 5: 0, 2: 1, 6: 1, 3: 2, 4: 2})),
                      'converted': ('.png', None)}
     DEFAULT_LABEL_SOURCE = 'mmseg6'
+    IMG_SUFFIX = '.png'
 
-    def __init__(self, img_suffix: str = '.png', **kwargs):
-        super().__init__(img_suffix=img_suffix, reduce_zero_label=False, **kwargs)
+    def __init__(self, **kwargs):
+        super().__init__(reduce_zero_label=False, **kwargs)
