@@ -8,6 +8,6 @@ from .processor import HookedAttnProcessor, attention_hooks, attention_layer_nam
 from .record import AttentionRecorder
 from .reference import ReferenceAttention, shared_attention
 
-__all__ = ['AttentionAccumulator', 'AttentionHook', 'match_layers', 'FeatureRecorder', 'AttentionInjector', 'OutputModulator',
-           'HookedAttnProcessor', 'attention_hooks', 'attention_layer_names', 'AttentionRecorder',
+__all__ = ['AttentionAccumulator', 'AttentionHook', 'match_layers', 'FeatureRecorder', 'AttentionInjector',
+           'OutputModulator', 'HookedAttnProcessor', 'attention_hooks', 'attention_layer_names', 'AttentionRecorder',
            'ReferenceAttention', 'shared_attention']

@@ -23,8 +23,8 @@ class AttentionAccumulator(AttentionHook):
         self.total: Optional[Tensor] = None
         self.calls = 0
 
-    def replace_attention(self, layer: str, query: Tensor, key: Tensor, value: Tensor) -> Tensor:
-        heads, scale = query.shape[1], query.shape[-1] ** -0.5
+    def replace_attention(self, layer: str, query: Tensor, key: Tensor, value: Tensor, scale: float) -> Tensor:
+        heads = query.shape[1]
         out = value.new_empty(*query.shape[:3], value.shape[-1])
         head_sum = None
         for h in range(heads):

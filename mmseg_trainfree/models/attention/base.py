@@ -49,8 +49,10 @@ class AttentionHook:
         pass
 
     # Alteration points (return None to leave the tensor as it is).
-    def replace_attention(self, layer: str, query: Tensor, key: Tensor, value: Tensor) -> Optional[Tensor]:
-        """The whole product softmax(QK^T/sqrt(d)) V, (B, heads, Nq, d), computed by the hook."""
+    def replace_attention(self, layer: str, query: Tensor, key: Tensor, value: Tensor,
+                          scale: float) -> Optional[Tensor]:
+        """The whole product softmax(QK^T * scale) V, (B, heads, Nq, d), computed by the hook; ``scale`` is
+        the layer's own (1/sqrt(d) in SD)."""
         return None
 
     def replace_probs(self, layer: str, probs_shape: tuple) -> Optional[Tensor]:

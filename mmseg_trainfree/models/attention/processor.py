@@ -63,35 +63,12 @@ class HookedAttnProcessor:
         for hook in hooks:
             hook.on_qkv(self.name, query, key, value)
 
-        replaced_attention = None
-        for hook in hooks:
-            out = hook.replace_attention(self.name, query, key, value)
-            replaced_attention = out if out is not None else replaced_attention
-        probs = None
-        probs_shape = (batch_size, attn.heads, query.shape[2], key.shape[2])
-        for hook in hooks:
-            replaced = hook.replace_probs(self.name, probs_shape)
-            if replaced is not None:
-                probs = replaced.to(value.dtype)
-        if replaced_attention is not None:
-            pass
-        elif probs is None and any(h.needs_probs(self.name) for h in hooks):
-            scores = torch.matmul(query, key.transpose(-1, -2)) * attn.scale
-            if attention_mask is not None:
-                scores = scores + attention_mask
-            for hook in hooks:
-                hook.on_scores(self.name, scores)
-            probs = scores.float().softmax(dim=-1).to(scores.dtype)  # fp32 softmax, also under fp16
-            del scores
-            for hook in hooks:
-                hook.on_probs(self.name, probs)
-        if replaced_attention is not None:
-            hidden_states = replaced_attention
-        elif probs is not None:
-            hidden_states = torch.matmul(probs, value)
-        else:
-            hidden_states = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask,
-                                                           scale=attn.scale)
+        hidden_states = None
+        for hook in hooks:  # a hook may compute the whole softmax(QK^T/sqrt(d)) V itself
+            out = hook.replace_attention(self.name, query, key, value, attn.scale)
+            hidden_states = out if out is not None else hidden_states
+        if hidden_states is None:
+            hidden_states = self._attention(attn, hooks, query, key, value, attention_mask, batch_size)
         hidden_states = hidden_states.transpose(1, 2).reshape(batch_size, -1, attn.heads * head_dim)
         hidden_states = hidden_states.to(query.dtype)
         for hook in hooks:
@@ -110,6 +87,29 @@ class HookedAttnProcessor:
             hidden_states = hidden_states + residual
         return hidden_states / attn.rescale_output_factor
 
+
+
+    def _attention(self, attn, hooks, query, key, value, attention_mask, batch_size: int) -> torch.Tensor:
+        """softmax(QK^T/sqrt(d)) V: with explicit probabilities where a hook replaces or reads them, else SDPA."""
+        probs = None
+        probs_shape = (batch_size, attn.heads, query.shape[2], key.shape[2])
+        for hook in hooks:
+            replaced = hook.replace_probs(self.name, probs_shape)
+            if replaced is not None:
+                probs = replaced.to(value.dtype)
+        if probs is None and any(h.needs_probs(self.name) for h in hooks):
+            scores = torch.matmul(query, key.transpose(-1, -2)) * attn.scale
+            if attention_mask is not None:
+                scores = scores + attention_mask
+            for hook in hooks:
+                hook.on_scores(self.name, scores)
+            probs = scores.float().softmax(dim=-1).to(scores.dtype)  # fp32 softmax, also under fp16
+            del scores
+            for hook in hooks:
+                hook.on_probs(self.name, probs)
+        if probs is not None:
+            return torch.matmul(probs, value)
+        return F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask, scale=attn.scale)
 
 @contextlib.contextmanager
 def attention_hooks(unet: nn.Module, hooks: Sequence[AttentionHook]) -> Iterator[list[str]]:

@@ -7,7 +7,7 @@ the (Nq x Nk) map is ever made.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -15,10 +15,13 @@ from torch import Tensor
 from .base import AttentionHook
 
 
-def shared_attention(query: Tensor, key: Tensor, value: Tensor, reference: int = 0) -> Tensor:
-    """softmax(q_ref k_ref^T / sqrt(d)) @ v_b for every row b; q, k, v (B, heads, N, d) -> (B, heads, Nq, d)."""
+def shared_attention(query: Tensor, key: Tensor, value: Tensor, reference: int = 0,
+                     scale: Optional[float] = None) -> Tensor:
+    """softmax(q_ref k_ref^T * scale) @ v_b for every row b (scale defaults to 1/sqrt(d));
+    q, k, v (B, heads, N, d) -> (B, heads, Nq, d)."""
     b, heads, nk, d = value.shape
-    scores = torch.matmul(query[reference], key[reference].transpose(-1, -2)) * d ** -0.5
+    scale = query.shape[-1] ** -0.5 if scale is None else scale
+    scores = torch.matmul(query[reference], key[reference].transpose(-1, -2)) * scale
     probs = scores.float().softmax(-1).to(value.dtype)  # (heads, Nq, Nk), fp32 softmax
     v = value.permute(1, 2, 0, 3).reshape(heads, nk, b * d)  # all rows side by side
     out = torch.matmul(probs, v)  # (heads, Nq, B*d)
@@ -32,5 +35,5 @@ class ReferenceAttention(AttentionHook):
         super().__init__(layers)
         self.reference = reference
 
-    def replace_attention(self, layer: str, query: Tensor, key: Tensor, value: Tensor) -> Tensor:
-        return shared_attention(query, key, value, self.reference)
+    def replace_attention(self, layer: str, query: Tensor, key: Tensor, value: Tensor, scale: float) -> Tensor:
+        return shared_attention(query, key, value, self.reference, scale)
