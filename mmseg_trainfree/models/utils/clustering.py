@@ -14,6 +14,11 @@ def _nearest(x: Tensor, centres: Tensor) -> Tensor:
     return (x @ centres.T * 2 - centres.pow(2).sum(1)).argmax(1)
 
 
+def _squared_distance(x: Tensor, sq: Tensor, centre: Tensor) -> Tensor:
+    """|x_i - c|^2 of every row, given sq = |x_i|^2."""
+    return (sq - 2 * x @ centre + centre.pow(2).sum()).clamp_min(0)
+
+
 def kmeans(x: Tensor, k: int, iters: int = 50, seed: int = 0, tol: float = 1e-6,
            weights: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Lloyd's k-means on the rows of ``x`` (N, D) with k-means++ seeding; deterministic for a seed.
@@ -31,13 +36,13 @@ def kmeans(x: Tensor, k: int, iters: int = 50, seed: int = 0, tol: float = 1e-6,
     sq = x.pow(2).sum(1)
     first = torch.multinomial(w.cpu().double() / w.sum().item(), 1, generator=gen)
     centres = x[first.to(x.device)]
-    dist = (sq - 2 * x @ centres[0] + centres[0].pow(2).sum()).clamp_min(0)
+    dist = _squared_distance(x, sq, centres[0])
     for _ in range(1, k):
         probs = (dist * w).cpu().double()
         idx = torch.multinomial(probs / probs.sum(), 1, generator=gen) if probs.sum() > 0 else \
             torch.randint(n, (1,), generator=gen)
         centres = torch.cat([centres, x[idx.to(x.device)]])
-        dist = torch.minimum(dist, (sq - 2 * x @ centres[-1] + centres[-1].pow(2).sum()).clamp_min(0))
+        dist = torch.minimum(dist, _squared_distance(x, sq, centres[-1]))
     labels = _nearest(x, centres)
     for _ in range(iters):
         sums = torch.zeros_like(centres).index_add_(0, labels, x * w.unsqueeze(1))
