@@ -130,14 +130,14 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
         h, w = inputs.shape[2:]
         text, spans, entry_class = self.prompts()
         latents = self.noisy_latents(self.resize_input(inputs))
+        classes = self.prompted_classes()
+        entry_index = torch.searchsorted(torch.tensor(classes), entry_class)  # entry -> position in `classes`
         out = []
         for b in range(inputs.shape[0]):
             maps = torch.cat([self.entry_maps(latents[b:b + 1], text[i:i + self.max_batch],
                                               spans[i:i + self.max_batch])
                               for i in range(0, text.shape[0], self.max_batch)])
-            classes = self.prompted_classes()
-            merged = merge_synonyms(maps[None], torch.searchsorted(torch.tensor(classes), entry_class),
-                                    len(classes))[0]
+            merged = merge_synonyms(maps[None], entry_index, len(classes))[0]
             if self.background_index is not None:
                 scores = merged.new_full((self.num_classes, *merged.shape[1:]), self.background_score)
                 scores[classes] = merged

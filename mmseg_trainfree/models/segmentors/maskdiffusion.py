@@ -18,6 +18,11 @@ CROSS_ATTN_MAPS = ('scores', 'exp', 'softmax')
 CROSS_ATTN_NORMS = ('minmax', 'max', 'none')
 
 
+def finest_grid(maps: Sequence[Tensor]) -> tuple[int, int]:
+    """(h, w) of the largest of the (B, C, h, w) feature maps: the grid f is computed on."""
+    return tuple(max((m.shape[2:] for m in maps), key=lambda s: s[0] * s[1]))
+
+
 def internal_features(maps: Sequence[Tensor], size: tuple[int, int]) -> Tensor:
     """Eq. 3: each (B, C_i, h_i, w_i) map resized to ``size`` and L2-normalised per pixel (so every
     layer weighs the same at every pixel), concatenated, and normalised again (dot products are cosines)."""
@@ -150,7 +155,7 @@ class MaskDiffusion(DiffusionFeatureSegmentor):
             self.backbone.unet_forward(latents.repeat_interleave(len(packed), 0), self.timestep,
                                        text.repeat(b, 1, 1))
         maps = [feats[n][0].view(b, len(packed), *feats[n][0].shape[1:]).mean(1) for n in self.feature_layers]
-        grid = tuple(max((m.shape[2:] for m in maps), key=lambda s: s[0] * s[1]))
+        grid = finest_grid(maps)
         features = internal_features(maps, grid)
         entry_maps = self.cross_attention_maps(recorder[recorder.what[0]], packed, key_index, b,
                                                tuple(latents.shape[2:]), grid)

@@ -12,7 +12,7 @@ from ...registry import MODELS
 from ..attention import FeatureRecorder
 from ..utils.clustering import EIGEN_SOLVERS, kmeans, spectral_clustering
 from .diffusion_base import DEFAULT_FEATURE_LAYERS, DiffusionFeatureSegmentor
-from .maskdiffusion import assign_classes, class_prototypes, internal_features
+from .maskdiffusion import assign_classes, class_prototypes, finest_grid, internal_features
 
 CLUSTERINGS = ('spectral', 'kmeans')
 
@@ -74,8 +74,7 @@ class UnsupervisedMaskDiffusion(DiffusionFeatureSegmentor):
         with FeatureRecorder(self.backbone.unet, self.feature_layers) as feats:
             self.backbone.unet_forward(latents, self.timestep, text)
         maps = [feats[n][0] for n in self.feature_layers]
-        grid = tuple(max((m.shape[2:] for m in maps), key=lambda s: s[0] * s[1]))
-        return internal_features(maps, grid)
+        return internal_features(maps, finest_grid(maps))
 
     def cluster(self, features: Tensor) -> Tensor:
         """Cluster ids (h, w) of one image's features (D, h, w)."""
