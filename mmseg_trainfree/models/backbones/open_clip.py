@@ -108,13 +108,15 @@ class OpenCLIPBackbone(BaseModule):
         return F.normalize(out.float(), dim=-1).transpose(1, 2).reshape(out.shape[0], -1, *grid)
 
     @torch.no_grad()
-    def class_embeddings(self, classes: Sequence[Sequence[str]], templates: Sequence[str]) -> Tensor:
+    def class_embeddings(self, classes: Sequence[Sequence[str]], templates: Sequence[str],
+                         batch_size: int = 256) -> Tensor:
         """(C, E): per class, the normalised mean over its synonyms and the templates of the normalised
-        text embeddings."""
+        text embeddings. All texts of the vocabulary are encoded in batches of ``batch_size``."""
         device = next(self.model.parameters()).device
-        out = []
-        for synonyms in classes:
-            texts = [t.format(name) for name in synonyms for t in templates]
-            emb = F.normalize(self.model.encode_text(self.tokenizer(texts).to(device)).float(), dim=-1)
-            out.append(F.normalize(emb.mean(0), dim=-1))
-        return torch.stack(out)
+        texts = [t.format(name) for synonyms in classes for name in synonyms for t in templates]
+        owner = torch.tensor([c for c, synonyms in enumerate(classes) for _ in synonyms for _ in templates])
+        tokens = self.tokenizer(texts)
+        emb = torch.cat([F.normalize(self.model.encode_text(chunk.to(device)).float(), dim=-1)
+                         for chunk in tokens.split(batch_size)])
+        sums = emb.new_zeros(len(classes), emb.shape[1]).index_add_(0, owner.to(device), emb)
+        return F.normalize(sums, dim=-1)  # normalising the sum equals normalising the mean
