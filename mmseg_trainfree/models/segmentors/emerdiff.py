@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torchvision.transforms import functional as TF
 
 from ...registry import MODELS
 from ..attention import AttentionRecorder, OutputModulator, ReferenceAttention, attention_hooks
@@ -42,17 +43,12 @@ def difference_maps(minus: Tensor, plus: Tensor) -> Tensor:
 
 
 def gaussian_blur(maps: Tensor, sigma: float) -> Tensor:
-    """Separable Gaussian filter of (K, H, W) maps (reflect padding); sigma <= 0 returns the maps."""
+    """Gaussian filter of (K, H, W) maps (torchvision's, reflect padding, radius ceil(3 sigma));
+    sigma <= 0 returns the maps."""
     if sigma <= 0:
         return maps
-    radius = max(1, int(math.ceil(3 * sigma)))
-    x = torch.arange(-radius, radius + 1, dtype=maps.dtype, device=maps.device)
-    kernel = torch.exp(-x ** 2 / (2 * sigma ** 2))
-    kernel = kernel / kernel.sum()
-    out = maps.unsqueeze(1)
-    out = F.conv2d(F.pad(out, (radius, radius, 0, 0), mode='reflect'), kernel.view(1, 1, 1, -1))
-    out = F.conv2d(F.pad(out, (0, 0, radius, radius), mode='reflect'), kernel.view(1, 1, -1, 1))
-    return out.squeeze(1)
+    size = 2 * max(1, math.ceil(3 * sigma)) + 1
+    return TF.gaussian_blur(maps, [size, size], [sigma, sigma])
 
 
 @MODELS.register_module()
