@@ -48,9 +48,9 @@ def test_refinement_equals_the_dense_product(tiny_sd):
     lo, hi = product.flatten(1).min(1)[0], product.flatten(1).max(1)[0]
     assert torch.allclose(refine(dense, cross), (product - lo[:, None, None]) / (hi - lo)[:, None, None], atol=1e-4)
     with torch.no_grad():
-        refined = model.entry_maps(latents, text, spans)
+        refined = model.entry_maps(latents, model.timestep, text, spans)
         model.self_attn_layers = None
-        fused = model.entry_maps(latents, text, spans)
+        fused = model.entry_maps(latents, model.timestep, text, spans)
     # min-max over the nearly uniform maps of a random model amplifies float noise: compare at 1e-3
     assert torch.allclose(refined, refine(dense, fused), atol=1e-3)
 

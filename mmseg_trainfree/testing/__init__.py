@@ -1,8 +1,9 @@
 """Builders of tiny random models and tiny datasets, for the tests and the demo (no downloads)."""
-from .tiny_models import (cache_root, random_open_clip, random_stable_diffusion, unet_config, write_clip_tokenizer,
-                          write_stable_diffusion)
+from .tiny_models import (cache_root, random_blip, random_open_clip, random_stable_diffusion, unet_config, write_blip,
+                          write_clip_tokenizer, write_stable_diffusion)
 
-__all__ = ['cache_root', 'random_open_clip', 'random_stable_diffusion', 'unet_config', 'write_clip_tokenizer', 'write_stable_diffusion']
+__all__ = ['cache_root', 'random_blip', 'random_open_clip', 'random_stable_diffusion', 'unet_config', 'write_blip',
+           'write_clip_tokenizer', 'write_stable_diffusion']
 from .benchmark_fixtures import BENCHMARK_FIXTURES, write_benchmark_fixture  # noqa: E402
 
 __all__ += ['BENCHMARK_FIXTURES', 'write_benchmark_fixture']

@@ -195,3 +195,60 @@ def random_open_clip(seed: int = 0, root: str | None = None) -> tuple[str, str, 
     path = osp.join(root or cache_root(), f'random-open-clip-tiny-seed{seed}-v{BUILDER_VERSION}')
     build_once(path, TINY_CLIP_CHECKPOINT, lambda tmp: write_open_clip(tmp, seed))
     return TINY_CLIP_NAME, osp.join(path, TINY_CLIP_CHECKPOINT), path
+
+
+# BLIP captioner (DiffSegmenter's prompts and category filtering)
+BLIP_SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']
+BLIP_WORDS = ('a an the of in on at with and by near photograph photography picture image there is are two '
+              'sitting standing next to front top background person people man woman child cat dog horse sheep '
+              'cow bird car bus train boat bicycle motorbike aeroplane airplane bottle chair table dining potted '
+              'plant sofa tv monitor grass sky road tree wall building water floor ground field street').split()
+
+
+def blip_vocab(size: Literal['tiny', 'full'] = 'tiny') -> list[str]:
+    """A WordPiece vocabulary: BERT's special tokens, letters and word pieces (so every word tokenises),
+    some caption words, padded with ``[unused*]`` to BERT's 30522 for ``full``, then BLIP's ``[DEC]``."""
+    import string
+    pieces = list(string.ascii_lowercase + string.digits + string.punctuation)
+    vocab = list(dict.fromkeys(BLIP_SPECIAL + pieces + ['##' + c for c in string.ascii_lowercase + string.digits]
+                               + BLIP_WORDS))
+    if size == 'full':
+        vocab += [f'[unused{i}]' for i in range(30522 - len(vocab))]
+    return vocab + ['[DEC]']
+
+
+def blip_config(vocab_size: int, size: Literal['tiny', 'full'] = 'tiny') -> dict:
+    """``BlipConfig`` fields: ``full`` is Salesforce/blip-image-captioning-large's architecture (ViT-L/16 at
+    384 px, a BERT-base decoder), ``tiny`` a 2-layer model at 32 px."""
+    special = dict(bos_token_id=vocab_size - 1, pad_token_id=0, sep_token_id=3, eos_token_id=3)
+    if size == 'full':
+        return dict(text_config=dict(vocab_size=vocab_size, encoder_hidden_size=1024, **special),
+                    vision_config=dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
+                                       num_attention_heads=16, image_size=384, patch_size=16), projection_dim=512)
+    return dict(text_config=dict(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                 intermediate_size=64, max_position_embeddings=64, encoder_hidden_size=32, **special),
+                vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                                   image_size=32, patch_size=8), projection_dim=32)
+
+
+def write_blip(out_dir: str, size: Literal['tiny', 'full'] = 'tiny', seed: int = 0,
+               dtype: torch.dtype = torch.float32) -> str:
+    """A random ``BlipForConditionalGeneration`` and its ``BlipProcessor`` in the hub's on-disk layout."""
+    from transformers import BertTokenizer, BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, BlipProcessor
+    vocab = blip_vocab(size)
+    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
+    side = 384 if size == 'full' else 32
+    image_processor = BlipImageProcessor(size=dict(height=side, width=side), image_mean=[0.48145466, 0.4578275, 0.40821073],
+                                         image_std=[0.26862954, 0.26130258, 0.27577711])
+    BlipProcessor(image_processor, tokenizer).save_pretrained(out_dir)
+    torch.manual_seed(seed)
+    model = BlipForConditionalGeneration(BlipConfig(**blip_config(len(vocab), size)))
+    model.to(dtype).save_pretrained(out_dir)
+    return out_dir
+
+
+def random_blip(size: Literal['tiny', 'full'] = 'tiny', seed: int = 0, root: str | None = None) -> str:
+    """Path of a cached random BLIP captioning folder (``from_pretrained`` layout), built on first use."""
+    path = osp.join(root or cache_root(), f'random-blip-{size}-seed{seed}-v{BUILDER_VERSION}')
+    dtype = torch.float16 if size == 'full' else torch.float32
+    return build_once(path, 'config.json', lambda tmp: write_blip(tmp, size, seed, dtype))

@@ -11,7 +11,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from ...registry import MODELS
-from .stable_diffusion import ModelNotAvailableError, resolve_dtype
+from .hub import ModelNotAvailableError, resolve_dtype
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -106,6 +106,25 @@ class OpenCLIPBackbone(BaseModule):
             out = out + last.ls_2(last.mlp(last.ln_2(out)))
         out = visual.ln_post(out[:, 1:]) @ visual.proj
         return F.normalize(out.float(), dim=-1).transpose(1, 2).reshape(out.shape[0], -1, *grid)
+
+    @property
+    def logit_scale(self) -> float:
+        """CLIP's learned softmax temperature, exp(logit_scale) (100 for OpenAI's models)."""
+        return float(self.model.logit_scale.exp())
+
+    @torch.no_grad()
+    def image_embeddings(self, images: Tensor) -> Tensor:
+        """(B, E) normalised global embeddings of RGB ``images`` in [-1, 1], preprocessed as CLIP's own
+        transform does: short side resized to the model's input size (bicubic), centre crop."""
+        visual = self.model.visual
+        size = visual.image_size if isinstance(visual.image_size, (tuple, list)) else (visual.image_size,) * 2
+        x = ((images.float() + 1) / 2 - self.mean) / self.std
+        scale = max(size[0] / x.shape[2], size[1] / x.shape[3])
+        hw = (max(size[0], round(x.shape[2] * scale)), max(size[1], round(x.shape[3] * scale)))
+        x = F.interpolate(x, hw, mode='bicubic', align_corners=False, antialias=True)
+        top, left = (hw[0] - size[0]) // 2, (hw[1] - size[1]) // 2
+        x = x[:, :, top:top + size[0], left:left + size[1]]
+        return F.normalize(self.model.encode_image(x.to(visual.conv1.weight.dtype)).float(), dim=-1)
 
     @torch.no_grad()
     def class_embeddings(self, classes: Sequence[Sequence[str]], templates: Sequence[str],

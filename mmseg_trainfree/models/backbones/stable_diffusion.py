@@ -9,41 +9,13 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from ...registry import MODELS
-
-_DTYPES = dict(float32=torch.float32, float16=torch.float16, bfloat16=torch.bfloat16)
-
-
-class ModelNotAvailableError(OSError):
-    """A model id that is neither a local folder nor in the Hugging Face cache while offline."""
-
-
-def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
-    """``'auto'`` is float16 when CUDA is available, else float32."""
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype == 'auto':
-        return torch.float16 if torch.cuda.is_available() else torch.float32
-    if dtype not in _DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(_DTYPES)} or 'auto', got {dtype!r}")
-    return _DTYPES[dtype]
+from .hub import ModelNotAvailableError, load_pretrained, resolve_dtype  # noqa: F401 (re-exported)
 
 
 def load_component(cls, model_id: str, subfolder: str, **kwargs):
     """``cls.from_pretrained(model_id, subfolder=...)`` with one clear error for a missing model."""
-    try:
-        return cls.from_pretrained(model_id, subfolder=subfolder, **kwargs)
-    except (OSError, ValueError) as e:
-        if os.path.isdir(model_id):
-            raise ModelNotAvailableError(
-                f"cannot load '{subfolder}' from the local folder {model_id!r}: expected the diffusers "
-                f'Stable Diffusion layout (unet/, vae/, text_encoder/, tokenizer/, scheduler/). ({e})') from e
-        offline = kwargs.get('local_files_only') or os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', '', 'false')
-        raise ModelNotAvailableError(
-            f'model {model_id!r} (component {subfolder!r}) is not available'
-            + (' in the local Hugging Face cache and this run is offline' if offline else '')
-            + '. Download it on a machine with hub access (e.g. `huggingface-cli download '
-            f'{model_id}`), or point the config at a local folder in the diffusers layout: '
-            '--cfg-options model.backbone.model_id=/path/to/folder') from e
+    return load_pretrained(cls, model_id, 'the diffusers Stable Diffusion layout (unet/, vae/, text_encoder/, '
+                           'tokenizer/, scheduler/)', 'model.backbone.model_id', subfolder=subfolder, **kwargs)
 
 
 @MODELS.register_module()

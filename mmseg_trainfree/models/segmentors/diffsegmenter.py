@@ -1,9 +1,7 @@
-"""DiffSegmenter (paper 003, Sec. 3): per-class prompts through one noised UNet pass each (batched),
-the class token's cross-attention fused over resolutions with fixed weights, refined by the finest
-self-attention, and "class++" re-weighting of the class token embedding.
-
-Not implemented yet: BLIP-augmented prompts, BLIP/CLIP category filtering and the weakly supervised
-pseudo-label tool (every class of the vocabulary is a candidate for every image).
+"""DiffSegmenter (paper 003, Sec. 3-4): per-class prompts through one noised UNet pass each (batched), the
+class token's cross-attention fused over resolutions with fixed weights, refined by the finest self-attention,
+"class++" re-weighting of the class tokens, BLIP-augmented prompts, per-image category filtering (BLIP caption
+and CLIP), and the weakly supervised setting (image-level labels, score maps averaged over timesteps).
 """
 from __future__ import annotations
 
@@ -11,12 +9,17 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
+from mmseg.utils import SampleList
 from torch import Tensor
 
 from ...registry import MODELS
 from ..attention import AttentionAccumulator, AttentionRecorder, attention_hooks
+from ..captioners.blip import to_uint8_images
 from .diffusion_base import DiffusionFeatureSegmentor
 from .maskdiffusion import merge_synonyms, normalize_maps, spatial_shape
+
+# The score of a class that is not a candidate of the image: below every min-max normalised score.
+NON_CANDIDATE_SCORE = -1.0
 
 
 def fuse_cross_attention(maps: Sequence[Tensor], weights: Sequence[float], size: tuple[int, int]) -> Tensor:
@@ -39,24 +42,35 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
     """Open-vocabulary DiffSegmenter on a frozen Stable Diffusion.
 
     Args (besides :class:`DiffusionFeatureSegmentor`'s; paper: SD v1.5, 512x512, t=100):
-        prompt_template: ``'{}'`` slot for the class name (official: "a photograph of {}").
+        timestep: t of the UNet pass, or a list of them whose score maps are averaged (Sec. 4, weakly
+            supervised: [1, 50, 100, 150]); one noise draw per image serves every t.
+        prompt_template: ``'{}'`` slot for the class name (official: "a photograph of {}"); also BLIP's prefix.
         class_weight: "class++" re-weighting w of the class tokens, e' = e_empty + w (e - e_empty)
             (official "++": 1.1^2 = 1.21); 1 switches it off.
         cross_attn_layers / fusion_weights: cross-attention layers, grouped by resolution (coarsest
             first), and the weight of each resolution (paper: [0.3, 0.5, 0.1, 0.1] for 8, 16, 32, 64).
         self_attn_layers: the finest self-attention layers (paper: encoder and decoder at 64x64); None
             switches the refinement off.
+        captioner: a ``BlipCaptioner`` config (augmented prompts, caption filtering), or None.
+        augment_prompts: each class prompt is BLIP's caption continuing ``prompt_template`` (needs captioner).
+        category_filter: a ``CategoryFilter`` config (per-image candidates), or None: every class.
+        use_image_labels: the candidates are the image's ground-truth classes (weakly supervised setting).
         background_index / background_score: the class that is not prompted but takes a constant score
             (pixels whose best class score is below it become background); None: every class is prompted.
         max_batch: prompts per UNet call.
+
+    Classes that are not candidates of an image score ``NON_CANDIDATE_SCORE`` (-1) in ``seg_logits``.
     """
 
     def __init__(self, backbone: dict, data_preprocessor: Optional[dict] = None, class_names=None,
-                 image_size: Optional[Sequence[int]] = (512, 512), timestep: int = 100, add_noise: bool = True,
-                 seed: int = 0, prompt_template: str = 'a photograph of {}', class_weight: float = 1.21,
-                 cross_attn_layers: Sequence[str] = ('*attn2',), fusion_weights: Sequence[float] = (0.3, 0.5, 0.1, 0.1),
+                 image_size: Optional[Sequence[int]] = (512, 512), timestep: int | Sequence[int] = 100,
+                 add_noise: bool = True, seed: int = 0, prompt_template: str = 'a photograph of {}',
+                 class_weight: float = 1.21, cross_attn_layers: Sequence[str] = ('*attn2',),
+                 fusion_weights: Sequence[float] = (0.3, 0.5, 0.1, 0.1),
                  self_attn_layers: Optional[Sequence[str]] = ('down_blocks.0.attentions.*.attn1',
                                                               'up_blocks.3.attentions.*.attn1'),
+                 captioner: Optional[dict] = None, augment_prompts: bool = True,
+                 category_filter: Optional[dict] = None, use_image_labels: bool = False,
                  background_index: Optional[int] = None, background_score: float = 0.5, max_batch: int = 8,
                  test_cfg: Optional[dict] = None, init_cfg=None):
         if prompt_template.count('{}') != 1:
@@ -65,11 +79,23 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
             raise ValueError(f'fusion_weights must sum to 1 (Eq. 2), got {list(fusion_weights)}')
         if max_batch < 1:
             raise ValueError(f'max_batch must be >= 1, got {max_batch}')
-        super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed, (),
+        timesteps = [int(t) for t in timestep] if isinstance(timestep, (list, tuple)) else [int(timestep)]
+        if not timesteps:
+            raise ValueError('timestep: give at least one')
+        if use_image_labels and category_filter is not None:
+            raise ValueError('use_image_labels and category_filter both choose the candidate classes: set one')
+        if category_filter is not None and category_filter.get('use_caption', True) and captioner is None:
+            raise ValueError('category_filter.use_caption needs a captioner (BlipCaptioner config)')
+        super().__init__(backbone, data_preprocessor, class_names, image_size, timesteps[0], add_noise, seed, (),
                          test_cfg, init_cfg)
+        self.timesteps = timesteps
         self.prompt_template, self.class_weight = prompt_template, float(class_weight)
         self.cross_attn_layers, self.fusion_weights = list(cross_attn_layers), list(fusion_weights)
         self.self_attn_layers = None if not self_attn_layers else list(self_attn_layers)
+        self.captioner = MODELS.build(captioner) if captioner is not None else None
+        self.augment_prompts = bool(augment_prompts) and self.captioner is not None
+        self.category_filter = MODELS.build(category_filter) if category_filter is not None else None
+        self.use_image_labels = use_image_labels
         self.background_index, self.background_score = background_index, float(background_score)
         self.max_batch = int(max_batch)
         self._prompts = None
@@ -81,28 +107,78 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
     def prompted_classes(self) -> list[int]:
         return [c for c in range(self.num_classes) if c != self.background_index]
 
-    def prompts(self) -> tuple[Tensor, list[list[int]], Tensor]:
-        """Re-weighted text embeddings (E, 77, D) of one prompt per synonym of every prompted class, each
-        entry's class-token positions, and each entry's class id (cached until the vocabulary changes)."""
-        if self._prompts is None:
-            tok = self.backbone.tokenizer
-            before = self.prompt_template.split('{}')[0].strip()
-            start = 1 + (len(tok(before).input_ids) - 2 if before else 0)  # after BOS and the words before
-            entries = [(c, name) for c in self.prompted_classes() for name in self.class_names[c]]
-            texts = [self.prompt_template.format(name) for _, name in entries]
-            spans = [list(range(start, start + len(tok(name).input_ids) - 2)) for _, name in entries]
-            if any(not s or s[-1] >= tok.model_max_length - 1 for s in spans):
-                raise ValueError(f'a class name has no tokens or does not fit in {tok.model_max_length} tokens')
-            text = self.backbone.encode_prompts(texts).float()
+    # Prompts
+    def class_token_start(self) -> int:
+        """Position of a class name's first token: after BOS and the template's words before the slot."""
+        before = self.prompt_template.split('{}')[0].strip()
+        return 1 + (len(self.backbone.tokenizer(before).input_ids) - 2 if before else 0)
+
+    def encode_entries(self, entries: Sequence[tuple[int, str]], continuations: Optional[Sequence[str]] = None
+                       ) -> tuple[Tensor, list[list[int]], Tensor]:
+        """Re-weighted text embeddings (E, 77, D) of one prompt per (class id, name) entry, each entry's
+        class-token positions, and each entry's class id. ``continuations`` (BLIP's words after the template)
+        are appended to the prompts; the class tokens keep their positions."""
+        tok, start = self.backbone.tokenizer, self.class_token_start()
+        texts = [self.prompt_template.format(name) for _, name in entries]
+        if continuations is not None:
+            texts = [f'{t} {c}'.strip() for t, c in zip(texts, continuations)]
+        spans = [list(range(start, start + len(tok(name).input_ids) - 2)) for _, name in entries]
+        if any(not s or s[-1] >= tok.model_max_length - 1 for s in spans):
+            raise ValueError(f'a class name has no tokens or does not fit in {tok.model_max_length} tokens')
+        text = self.backbone.encode_prompts(texts).float()
+        if self.class_weight != 1:  # class++: e' = e_empty + w (e - e_empty) on the class tokens
             empty = self.backbone.encode_prompts(['']).float()
-            for row, span in enumerate(spans):  # class++: e' = e_empty + w (e - e_empty) on the class tokens
-                if self.class_weight != 1:
-                    text[row, span] = empty[0, span] + self.class_weight * (text[row, span] - empty[0, span])
-            self._prompts = (text.to(self.backbone.unet.dtype), spans, torch.tensor([c for c, _ in entries]))
+            for row, span in enumerate(spans):
+                text[row, span] = empty[0, span] + self.class_weight * (text[row, span] - empty[0, span])
+        return text.to(self.backbone.unet.dtype), spans, torch.tensor([c for c, _ in entries], dtype=torch.long)
+
+    def prompts(self) -> tuple[Tensor, list[list[int]], Tensor]:
+        """The plain prompts of every synonym of every prompted class (cached until the vocabulary changes)."""
+        if self._prompts is None:
+            self._prompts = self.encode_entries(
+                [(c, name) for c in self.prompted_classes() for name in self.class_names[c]])
         return self._prompts
 
-    def entry_maps(self, latents: Tensor, text: Tensor, spans: list[list[int]]) -> Tensor:
-        """Refined score maps (E, h, w) of prompt entries for one image's latent (1, 4, h, w)."""
+    def image_prompts(self, image: Tensor, candidates: Sequence[int]) -> tuple[Tensor, list[list[int]], Tensor]:
+        """The prompts of one image's candidate classes: BLIP-augmented, or the cached plain ones."""
+        if self.augment_prompts:
+            entries = [(c, name) for c in candidates for name in self.class_names[c]]
+            prefixes = [self.prompt_template.format(name) for _, name in entries]
+            return self.encode_entries(entries, self.captioner.caption(to_uint8_images(image[None])[0], prefixes))
+        text, spans, entry_class = self.prompts()
+        rows = [i for i, c in enumerate(entry_class.tolist()) if c in set(candidates)]
+        return text[rows], [spans[i] for i in rows], entry_class[rows]
+
+    # Candidate classes
+    def _metas(self, inputs: Tensor, data_samples: SampleList = None) -> list[dict]:
+        metas = super()._metas(inputs, data_samples)
+        if not self.use_image_labels:
+            return metas
+        if data_samples is None or any('gt_sem_seg' not in s for s in data_samples):
+            raise ValueError('use_image_labels takes the image-level labels from the ground truth: the test '
+                             'pipeline must load annotations (LoadSegAnnotations) so samples carry gt_sem_seg')
+        for meta, sample in zip(metas, data_samples):
+            labels = sample.gt_sem_seg.data.unique().tolist()
+            meta['image_labels'] = [c for c in labels if 0 <= c < self.num_classes]
+        return metas
+
+    def candidates(self, image: Tensor, meta: dict) -> list[int]:
+        """The prompted classes that are candidates of one image (3, H, W)."""
+        prompted = self.prompted_classes()
+        if self.use_image_labels:
+            labels = set(meta['image_labels'])
+            return [c for c in prompted if c in labels]
+        if self.category_filter is None:
+            return prompted
+        caption = None
+        if self.category_filter.use_caption:
+            caption = self.captioner.caption(to_uint8_images(image[None])[0])[0]
+        return self.category_filter.select(image, caption, self.class_names, prompted,
+                                           source=meta.get('img_path', 'an image'))
+
+    # Score maps
+    def entry_maps(self, latents: Tensor, timestep: int, text: Tensor, spans: list[list[int]]) -> Tensor:
+        """Refined score maps (E, h, w) of prompt entries for one image's latent (1, 4, h, w) at ``timestep``."""
         key_index = torch.tensor(sorted({t for s in spans for t in s}))
         column = {int(k): j for j, k in enumerate(key_index)}
         recorder = AttentionRecorder(self.cross_attn_layers, 'probs', head_mean=True, key_index=key_index)
@@ -113,7 +189,7 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
             hooks.append(accumulator)
         n = text.shape[0]
         with attention_hooks(self.backbone.unet, hooks):
-            self.backbone.unet_forward(latents.expand(n, -1, -1, -1), self.timestep, text)
+            self.backbone.unet_forward(latents.expand(n, -1, -1, -1), timestep, text)
         by_size: dict[int, list[Tensor]] = {}
         for maps in recorder['probs'].values():
             m = maps[0].float()  # (E, Nq, keys)
@@ -126,21 +202,31 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
         fused = fuse_cross_attention(maps, self.fusion_weights, finest)
         return refine(accumulator.mean, fused) if accumulator is not None else fused
 
+    def class_scores(self, latents: Tensor, noise: Tensor, text: Tensor, spans: list[list[int]],
+                     entry_index: Tensor, num: int) -> Tensor:
+        """(num, h, w): the entries' maps, averaged over timesteps and then over each class's synonyms."""
+        total = 0
+        for t in self.timesteps:
+            noised = self.backbone.add_noise(latents, t, noise=noise) if self.add_noise else latents
+            total = total + torch.cat([self.entry_maps(noised, t, text[i:i + self.max_batch],
+                                                       spans[i:i + self.max_batch])
+                                       for i in range(0, text.shape[0], self.max_batch)])
+        return merge_synonyms((total / len(self.timesteps))[None], entry_index, num)[0]
+
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         h, w = inputs.shape[2:]
-        text, spans, entry_class = self.prompts()
-        latents = self.noisy_latents(self.resize_input(inputs))
-        classes = self.prompted_classes()
-        entry_index = torch.searchsorted(torch.tensor(classes), entry_class)  # entry -> position in `classes`
+        latents = self.backbone.encode_images(self.resize_input(inputs))
+        noise = self.seeded_noise(latents)
         out = []
         for b in range(inputs.shape[0]):
-            maps = torch.cat([self.entry_maps(latents[b:b + 1], text[i:i + self.max_batch],
-                                              spans[i:i + self.max_batch])
-                              for i in range(0, text.shape[0], self.max_batch)])
-            merged = merge_synonyms(maps[None], entry_index, len(classes))[0]
+            candidates = self.candidates(inputs[b], batch_img_metas[b])
+            scores = latents.new_full((self.num_classes, *latents.shape[2:]), NON_CANDIDATE_SCORE, dtype=torch.float)
+            if candidates:
+                text, spans, entry_class = self.image_prompts(inputs[b], candidates)
+                entry_index = torch.searchsorted(torch.tensor(candidates), entry_class)  # entry -> candidate
+                scores[candidates] = self.class_scores(latents[b:b + 1], noise[b:b + 1], text, spans, entry_index,
+                                                       len(candidates))
             if self.background_index is not None:
-                scores = merged.new_full((self.num_classes, *merged.shape[1:]), self.background_score)
-                scores[classes] = merged
-                merged = scores
-            out.append(merged)
+                scores[self.background_index] = self.background_score
+            out.append(scores)
         return F.interpolate(torch.stack(out), (h, w), mode='bilinear', align_corners=False)

@@ -48,10 +48,14 @@ class DiffusionFeatureSegmentor(TrainingFreeSegmentor):
         return F.interpolate(inputs, size, mode='bilinear', align_corners=False) \
             if size != tuple(inputs.shape[2:]) else inputs
 
+    def seeded_noise(self, latents: Tensor) -> Tensor:
+        """Gaussian noise like ``latents``, the same seeded draw for every image of the batch."""
+        noise = torch.stack([torch.randn(latents.shape[1:], generator=torch.Generator().manual_seed(self.seed))
+                             for _ in range(latents.shape[0])])
+        return noise.to(latents)
+
     def noisy_latents(self, images: Tensor) -> Tensor:
         latents = self.backbone.encode_images(images)
         if not self.add_noise:
             return latents
-        noise = torch.stack([torch.randn(latents.shape[1:], generator=torch.Generator().manual_seed(self.seed))
-                             for _ in range(latents.shape[0])])
-        return self.backbone.add_noise(latents, self.timestep, noise=noise.to(latents))
+        return self.backbone.add_noise(latents, self.timestep, noise=self.seeded_noise(latents))

@@ -1,0 +1,81 @@
+"""DiffSegmenter's category filtering (paper 003, Sec. 3.3): per image, the classes its BLIP caption mentions,
+united with the classes CLIP finds most likely; never an empty set."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from ...registry import MODELS
+from ..utils.caption_matching import classes_in_caption
+
+
+def top_p(probs: Tensor, p: float) -> list[int]:
+    """Indices of the smallest set of the most probable entries whose probabilities sum to at least ``p``."""
+    order = probs.argsort(descending=True)
+    cumulative = probs[order].cumsum(0)
+    n = int((cumulative < p).sum()) + 1
+    return sorted(order[:min(n, len(order))].tolist())
+
+
+@MODELS.register_module()
+class CategoryFilter(BaseModule):
+    """The candidate classes of one image.
+
+    The official code is not released (only its output lists are), so the rule is ours, documented in
+    docs/methods/diffsegmenter.md:
+
+    - caption: the classes whose name or a synonym occurs in the image's unconditional BLIP caption
+      (lemmatised word matching, :mod:`..utils.caption_matching`);
+    - CLIP: softmax over the candidates of CLIP's scaled image-text cosine similarity; the smallest set of the
+      most probable classes whose probabilities sum to ``clip_top_p`` is kept;
+    - the union of the two; when it is empty, every candidate is kept and a warning names the image.
+
+    Args:
+        use_caption: match the caption (needs a captioner in the segmentor).
+        clip: an ``OpenCLIPBackbone`` config, or None to switch the CLIP half off.
+        templates: CLIP prompt templates (class embeddings are averaged over templates and synonyms).
+        clip_top_p: the probability mass CLIP's kept classes must reach.
+    """
+
+    def __init__(self, use_caption: bool = True, clip: Optional[dict] = None,
+                 templates: Sequence[str] = ('a photo of a {}.',), clip_top_p: float = 0.97, init_cfg=None):
+        super().__init__(init_cfg)
+        if not use_caption and clip is None:
+            raise ValueError('CategoryFilter: both halves are off (use_caption=False and clip=None); '
+                             'set category_filter=None in the segmentor to keep every class instead')
+        if not 0 < clip_top_p <= 1:
+            raise ValueError(f'CategoryFilter.clip_top_p must be in (0, 1], got {clip_top_p}')
+        self.use_caption, self.templates, self.clip_top_p = use_caption, list(templates), float(clip_top_p)
+        self.clip = MODELS.build(clip) if clip is not None else None
+        self._text_cache: tuple[tuple, Tensor] | None = None
+
+    def clip_classes(self, image: Tensor, class_names: Sequence[Sequence[str]], candidates: Sequence[int]) -> list[int]:
+        """The CLIP half: ``candidates`` kept by top-p of CLIP's probabilities for one image (3, H, W) in [-1, 1]."""
+        key = tuple(tuple(n) for n in class_names)
+        if self._text_cache is None or self._text_cache[0] != key:
+            self._text_cache = (key, self.clip.class_embeddings(class_names, self.templates))
+        text = self._text_cache[1][list(candidates)]
+        logits = self.clip.logit_scale * self.clip.image_embeddings(image[None])[0] @ text.T
+        return [candidates[i] for i in top_p(logits.softmax(0), self.clip_top_p)]
+
+    @torch.no_grad()
+    def select(self, image: Tensor, caption: Optional[str], class_names: Sequence[Sequence[str]],
+               candidates: Sequence[int], source: str = 'image') -> list[int]:
+        """The kept subset of ``candidates`` (sorted); ``source`` names the image in the fallback warning."""
+        candidates = list(candidates)
+        kept: set[int] = set()
+        if self.use_caption:
+            if caption is None:
+                raise ValueError('CategoryFilter.use_caption needs a caption: give the segmentor a captioner')
+            kept.update(classes_in_caption(caption, class_names, candidates))
+        if self.clip is not None and candidates:
+            kept.update(self.clip_classes(image, class_names, candidates))
+        if not kept:
+            print_log(f'category filtering kept no class for {source} (caption: {caption!r}); '
+                      f'falling back to all {len(candidates)} candidate classes', logger='current', level=30)
+            return candidates
+        return sorted(kept)
