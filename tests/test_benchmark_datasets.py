@@ -12,7 +12,7 @@ from mmseg_trainfree.datasets import (CenterSquareCropResize, LoadSegAnnotations
 from mmseg_trainfree.registry import DATASETS
 from mmseg_trainfree.testing import BENCHMARK_FIXTURES, write_benchmark_fixture
 
-NUM_CLASSES = {'pascal_voc12': 21, 'pascal_voc12_20': 20, 'pascal_context_60': 60, 'pascal_context_59': 59,
+NUM_CLASSES = {'pascal_voc12': 21, 'pascal_voc12_20': 20, 'pascal_voc12_train': 21, 'pascal_voc12_trainaug': 21, 'pascal_context_60': 60, 'pascal_context_59': 59,
                'pascal_context_459': 459, 'ade20k': 150, 'ade20k_847': 847, 'coco_stuff164k': 171,
                'coco_object': 81, 'coco_stuff27': 27, 'coco_stuff27_full': 27, 'coco2014': 81, 'cityscapes': 19,
                'cityscapes27': 27, 'potsdam': 6, 'potsdam3': 3}
@@ -21,8 +21,9 @@ NUM_CLASSES = {'pascal_voc12': 21, 'pascal_voc12_20': 20, 'pascal_context_60': 6
 def build_base(base: str, data_dir: str):
     cfg = Config.fromfile(resolve_config(f'_base_/datasets/{base}.py'))
     ds_cfg = cfg.test_dataloader.dataset
-    assert ds_cfg.data_root.startswith('data/')
-    ds_cfg.data_root = osp.join(data_dir, ds_cfg.data_root[len('data/'):])
+    for sub in ds_cfg.datasets if ds_cfg.type == 'ConcatDataset' else [ds_cfg]:
+        assert sub.data_root.startswith('data/')
+        sub.data_root = osp.join(data_dir, sub.data_root[len('data/'):])
     check_dataset_paths(ds_cfg)
     return cfg, DATASETS.build(ds_cfg)
 

@@ -24,7 +24,11 @@ EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 1
                        for d, n in (('ade20k', 150), ('pascal_context59', 59), ('pascal_context459', 459),
                                     ('cocostuff171', 171), ('cityscapes', 19))},
                     'diffsegmenter_voc.py': 21, 'diffsegmenter_pascal_context59.py': 59,
-                    'diffsegmenter_coco_object.py': 81}
+                    'diffsegmenter_coco_object.py': 81, 'diffsegmenter_voc_no_filter.py': 21,
+                    'diffsegmenter_voc_wsss.py': 21, 'diffsegmenter_voc_wsss_train.py': 21,
+                    **{f'diffsegmenter_voc_wsss_train_{a}.py': 21 for a in ('no_self', 'avg_cross', 'avg_cross_self',
+                                                                            'no_blip_no_pp', 'no_pp', 'no_blip',
+                                                                            'single_t')}}
 
 
 def test_every_config_is_listed():
@@ -32,7 +36,7 @@ def test_every_config_is_listed():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_config_builds_with_a_local_model(path, tiny_sd, tiny_clip):
+def test_config_builds_with_a_local_model(path, tiny_sd, tiny_clip, tiny_blip):
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'mmseg_trainfree'
     assert cfg.get('train_dataloader') is None
@@ -40,12 +44,17 @@ def test_config_builds_with_a_local_model(path, tiny_sd, tiny_clip):
         cfg.model.backbone.model_id = tiny_sd
     if 'clip' in cfg.model:
         cfg.model.clip.update(tiny_clip)
+    if cfg.model.get('captioner'):
+        cfg.model.captioner.model_id = tiny_blip
+    if cfg.model.get('category_filter'):
+        cfg.model.category_filter.clip.update(tiny_clip)
     model = MODELS.build(cfg.model)
     n = EXPECTED_CLASSES[osp.basename(path)]
     if model.vocabulary_from_config:
         assert model.num_classes == n
     # the dataset's class count matches the prompt vocabulary (what VocabularyHook checks at run time)
     ds_cfg = cfg.test_dataloader.dataset
+    ds_cfg = ds_cfg.datasets[0] if ds_cfg.type == 'ConcatDataset' else ds_cfg
     dataset_cls = DATASETS.get(ds_cfg.type)
     classes = ds_cfg.get('metainfo', {}).get('classes') or dataset_cls.METAINFO['classes']
     assert len(classes) == n

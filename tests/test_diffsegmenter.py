@@ -107,3 +107,102 @@ def test_accumulator_leaves_the_layer_output_unchanged(backbone):
             with attention_hooks(backbone.unet, [AttentionAccumulator('*attn1')]):
                 backbone.unet_forward(x, 100, text)
     assert torch.allclose(plain, hooked, atol=1e-5)
+
+
+def test_augmented_prompts_continue_the_class_prompt(tiny_sd, tiny_blip):
+    """BLIP's words follow "a photograph of {class}"; the class tokens keep their positions, and the causal text
+    encoder leaves every embedding up to the class tokens as in the plain prompt."""
+    model = diffsegmenter(tiny_sd, captioner=dict(type='BlipCaptioner', model_id=tiny_blip, dtype='float32',
+                                                  max_new_tokens=6))
+    image = torch.rand(3, 40, 48, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    text, spans, entry_class = model.image_prompts(image, [2, 3])
+    plain, plain_spans, plain_class = model.prompts()
+    assert spans == plain_spans[1:] and entry_class.tolist() == [2, 2, 3]  # dog, puppy, potted plant
+    for row, span in enumerate(spans):  # BOS, "a photograph of", the class token(s): as in the plain prompt
+        assert torch.allclose(text[row, :span[-1] + 1], plain[row + 1, :span[-1] + 1], atol=1e-5)
+        assert not torch.allclose(text[row, span[-1] + 1:], plain[row + 1, span[-1] + 1:], atol=1e-3)
+    tok = model.captioner.processor.tokenizer  # one generate call per prefix length
+    lengths = {len(tok(f'a photograph of {n}').input_ids) for n in ('dog', 'puppy', 'potted plant')}
+    assert model.captioner.num_generate_calls == len(lengths)
+
+
+def test_image_labels_choose_the_candidates(tiny_sd):
+    """Weakly supervised: only the ground-truth classes are prompted; the others score -1, so the prediction
+    stays within the image-level labels; the background keeps its constant."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    model = diffsegmenter(tiny_sd, use_image_labels=True)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    sample = SegDataSample(metainfo=dict(ori_shape=(32, 32), img_shape=(32, 32), pad_shape=(32, 32),
+                                         padding_size=[0, 0, 0, 0]))
+    gt = torch.zeros(1, 32, 32, dtype=torch.long)
+    gt[:, :, 16:] = 2
+    gt[:, :4] = 255
+    sample.gt_sem_seg = PixelData(data=gt)
+    with torch.no_grad():
+        [out] = model.predict(x, [sample])
+    logits = out.seg_logits.data
+    assert model.backbone.unet_calls == 1 and model.backbone.unet_evaluations == 2  # dog and puppy
+    assert (logits[[1, 3]] == -1).all() and (logits[0] == 0.5).all() and logits[2].max() > 0.5
+    assert set(out.pred_sem_seg.data.unique().tolist()) <= {0, 2}
+    with pytest.raises(ValueError, match='gt_sem_seg'):
+        model.predict(x, [SegDataSample(metainfo=sample.metainfo)])
+
+
+def test_timesteps_are_averaged(tiny_sd):
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    with torch.no_grad():
+        both = diffsegmenter(tiny_sd, timestep=[50, 150], background_index=None).inference(x, [{}])
+        t50 = diffsegmenter(tiny_sd, timestep=50, background_index=None).inference(x, [{}])
+        t150 = diffsegmenter(tiny_sd, timestep=150, background_index=None).inference(x, [{}])
+    assert torch.allclose(both, (t50 + t150) / 2, atol=1e-5) and not torch.allclose(t50, t150, atol=1e-3)
+
+
+def test_category_filter_prompts_only_the_kept_classes(tiny_sd, tiny_blip, tiny_clip):
+    """The filter runs before the prompts: kept classes are prompted (fewer UNet rows), the rest score -1."""
+    model = diffsegmenter(tiny_sd, captioner=dict(type='BlipCaptioner', model_id=tiny_blip, dtype='float32',
+                                                  max_new_tokens=6),
+                          category_filter=dict(type='CategoryFilter', use_caption=False,
+                                               clip=dict(type='OpenCLIPBackbone', **tiny_clip),
+                                               clip_rule='threshold', clip_threshold=1e-6))
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        kept = model.candidates(x[0], {})
+        assert kept == [1, 2, 3]  # every class passes a tiny threshold
+        model.category_filter.clip_threshold = 0.999  # none passes: falls back to every class
+        assert model.candidates(x[0], {}) == [1, 2, 3]
+        model.category_filter.clip_rule, model.category_filter.clip_threshold = 'top_p', 1e-6  # the top class only
+        [top] = model.candidates(x[0], {})
+        logits = model.inference(x, [{}])
+    other = [c for c in (1, 2, 3) if c != top]
+    assert (logits[0, other] == -1).all() and logits[0, top].max() > 0
+    assert model.backbone.unet_evaluations == (2 if top == 2 else 1)  # dog + puppy, or one prompt
+    with pytest.raises(ValueError, match='needs a captioner'):
+        diffsegmenter(tiny_sd, category_filter=dict(type='CategoryFilter'))
+    with pytest.raises(ValueError, match='set one'):
+        diffsegmenter(tiny_sd, use_image_labels=True, category_filter=dict(type='CategoryFilter', use_caption=False,
+                                                                            clip=dict(type='OpenCLIPBackbone', **tiny_clip)))
+
+
+def test_dense_crf_sharpens_noisy_probabilities_along_the_image_edge(tiny_sd):
+    """DenseCRF on a two-colour image: noisy probabilities are pulled to the colour regions; the segmentor's
+    crf option returns per-pixel probabilities."""
+    pytest.importorskip('pydensecrf')
+    import numpy as np
+    from mmseg_trainfree.models.utils.dense_crf import DenseCRF
+    image = np.zeros((32, 32, 3), np.uint8)
+    image[:, 16:] = 255
+    truth = np.zeros((32, 32), int)
+    truth[:, 16:] = 1
+    rng = np.random.default_rng(0)
+    p1 = np.clip(0.5 + 0.3 * (truth * 2 - 1) + rng.normal(0, 0.3, truth.shape), 0.01, 0.99)
+    probs = np.stack([1 - p1, p1]).astype(np.float32)
+    refined = DenseCRF()(image, probs)
+    before, after = (probs.argmax(0) == truth).mean(), (refined.argmax(0) == truth).mean()
+    assert after > before and after > 0.98 and np.allclose(refined.sum(0), 1, atol=1e-4)
+    with pytest.raises(ValueError, match='uint8'):
+        DenseCRF()(image.astype(np.float32), probs)
+    model = diffsegmenter(tiny_sd, crf=dict(type='DenseCRF'))
+    with torch.no_grad():
+        out = model.inference(torch.rand(1, 3, 32, 32) * 2 - 1, [{}])
+    assert torch.allclose(out.sum(1), torch.ones(1, 32, 32), atol=1e-4) and (out >= 0).all()

@@ -115,12 +115,52 @@ def test_emerdiff_runs_on_an_ade20k_fixture(config, marker, tmp_path, tiny_sd, t
     assert any(f.endswith('.png') for _, _, fs in os.walk(tmp_path / 'show') for f in fs)
 
 
-def test_diffsegmenter_runs_on_a_voc_fixture(tmp_path, tiny_sd):
+def diffsegmenter_options(tiny_sd, tiny_blip, tiny_clip, filtering=True):
+    """--cfg-options that swap DiffSegmenter's SD, BLIP and CLIP for the tiny offline models."""
+    options = [f'model.backbone.model_id={tiny_sd}', 'model.backbone.dtype=float32', 'model.image_size=[64,64]',
+               f'model.captioner.model_id={tiny_blip}', 'model.captioner.dtype=float32',
+               'model.captioner.max_new_tokens=6']
+    if filtering:
+        options += [f'model.category_filter.clip.{k}={v}' for k, v in tiny_clip.items()]
+    return options
+
+
+def test_diffsegmenter_runs_on_a_voc_fixture(tmp_path, tiny_sd, tiny_blip, tiny_clip):
+    """The zero-shot config end to end: BLIP-augmented prompts, caption + CLIP filtering, background constant."""
     from mmseg_trainfree.testing import write_benchmark_fixture
     write_benchmark_fixture('pascal_voc12', str(tmp_path / 'data'))
     code, out = run_tool([sys.executable, osp.join(REPO, 'tools/test.py'), osp.join(REPO, 'configs/diffsegmenter_voc.py'),
-                          '--work-dir', 'wd', '--cfg-options', f'model.backbone.model_id={tiny_sd}',
-                          'model.backbone.dtype=float32', 'model.image_size=[64,64]'], cwd=tmp_path)
+                          '--work-dir', 'wd', '--cfg-options', *diffsegmenter_options(tiny_sd, tiny_blip, tiny_clip)],
+                         cwd=tmp_path)
     assert code == 0, out[-3000:]
     metrics = final_metrics(out)
     assert set(metrics) == {'aAcc', 'mIoU', 'mAcc'} and 0 <= metrics['mIoU'] <= 100
+
+
+@pytest.mark.parametrize('crf', [False, True])
+def test_make_pseudo_labels_writes_pngs_and_scores_them(tmp_path, tiny_sd, tiny_blip, tiny_clip, crf):
+    """tools/make_pseudo_labels.py on a tiny VOC train-aug copy (train + SBD aug lists): one grey-scale PNG of
+    class ids per image, within each image's ground-truth classes and background, and the mIoU printed."""
+    import numpy as np
+    from PIL import Image
+    from mmseg_trainfree.testing import write_benchmark_fixture
+    if crf:
+        pytest.importorskip('pydensecrf')
+    expected = write_benchmark_fixture('pascal_voc12_trainaug', str(tmp_path / 'data'))
+    args = [sys.executable, osp.join(REPO, 'tools/make_pseudo_labels.py'),
+            osp.join(REPO, 'configs/diffsegmenter_voc_wsss.py'), '--work-dir', 'wd', '--out', 'pseudo',
+            '--cfg-options', *diffsegmenter_options(tiny_sd, tiny_blip, tiny_clip, filtering=False)]
+    code, out = run_tool(args + (['--crf'] if crf else []), cwd=tmp_path)
+    assert code == 0, out[-3000:]
+    assert 'pseudo-labels written to pseudo' in out and 0 <= final_metrics(out)['mIoU'] <= 100
+    written = sorted(os.listdir(tmp_path / 'pseudo'))
+    assert written == sorted(n.replace('.jpg', '.png') for n in expected)
+    for name, gt in expected.items():
+        label = np.array(Image.open(tmp_path / 'pseudo' / name.replace('.jpg', '.png')))
+        assert label.shape == gt.shape and set(np.unique(label)) <= (set(np.unique(gt)) - {255}) | {0}
+
+
+def test_make_pseudo_labels_needs_out(tmp_path):
+    code, out = run_tool([sys.executable, osp.join(REPO, 'tools/make_pseudo_labels.py'),
+                          osp.join(REPO, 'configs/diffsegmenter_voc_wsss.py')], cwd=tmp_path)
+    assert code != 0 and '--out DIR is required' in out

@@ -8,8 +8,12 @@ from mmengine.config import Config
 
 def check_dataset_paths(dataset_cfg: dict, what: str = 'test_dataloader.dataset') -> None:
     """Raise ``FileNotFoundError`` naming the missing folder and the layout the dataset expects."""
-    if dataset_cfg.get('type') in ('ConcatDataset', 'RepeatDataset'):
+    if dataset_cfg.get('type') == 'ConcatDataset':
+        for i, sub in enumerate(dataset_cfg.get('datasets') or []):
+            check_dataset_paths(sub, f'{what}.datasets[{i}]')
         return
+    if dataset_cfg.get('type') == 'RepeatDataset':
+        return check_dataset_paths(dataset_cfg.get('dataset') or {}, f'{what}.dataset')
     root = dataset_cfg.get('data_root') or ''
     prefix = dataset_cfg.get('data_prefix') or {}
     if root and not osp.isdir(root):

@@ -76,6 +76,22 @@ def _voc(d: str, variant: str) -> dict:
     return {f'{n}.jpg': (raw.astype(np.int64) if variant == '21' else _reduce_zero(raw)) for n, raw in zip(ids, raws)}
 
 
+def _voc_train(d: str, aug: bool) -> dict:
+    """VOC train (palette PNGs in SegmentationClass), and for train-aug also the SBD images of mmseg's voc_aug
+    converter (grey index PNGs in SegmentationClassAug, listed in aug.txt)."""
+    root, train_ids, aug_ids = osp.join(d, 'VOCdevkit/VOC2012'), ['2007_000032'], ['2008_000008', '2011_003276']
+    raws = {'2007_000032': stripes([0, 1, 255]), '2008_000008': stripes([0, 13, 15]), '2011_003276': stripes([12, 255])}
+    for i, n in enumerate(train_ids + aug_ids):
+        _image(f'{root}/JPEGImages/{n}.jpg', seed=10 + i)
+    for n in train_ids:
+        _label(f'{root}/SegmentationClass/{n}.png', raws[n], palette=True)
+    for n in aug_ids:
+        _label(f'{root}/SegmentationClassAug/{n}.png', raws[n])
+    _lines(f'{root}/ImageSets/Segmentation/train.txt', train_ids)
+    _lines(f'{root}/ImageSets/Segmentation/aug.txt', aug_ids)
+    return {f'{n}.jpg': raws[n].astype(np.int64) for n in (train_ids + aug_ids if aug else train_ids)}
+
+
 def _context(d: str, variant: str) -> dict:
     root, ids = osp.join(d, 'VOCdevkit/VOC2010'), ['2008_000002', '2008_000080']
     _lines(f'{root}/ImageSets/SegmentationContext/val.txt', ids)
@@ -196,6 +212,8 @@ def _potsdam(d: str, variant: str) -> dict:
 BENCHMARK_FIXTURES: dict[str, Callable[[str], dict]] = {
     'pascal_voc12': lambda d: _voc(d, '21'),
     'pascal_voc12_20': lambda d: _voc(d, '20'),
+    'pascal_voc12_train': lambda d: _voc_train(d, aug=False),
+    'pascal_voc12_trainaug': lambda d: _voc_train(d, aug=True),
     'pascal_context_60': lambda d: _context(d, '60'),
     'pascal_context_59': lambda d: _context(d, '59'),
     'pascal_context_459': lambda d: _context(d, '459'),

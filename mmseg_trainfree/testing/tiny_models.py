@@ -237,6 +237,7 @@ def write_blip(out_dir: str, size: Literal['tiny', 'full'] = 'tiny', seed: int =
     from transformers import BertTokenizer, BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, BlipProcessor
     vocab = blip_vocab(size)
     tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
+    tokenizer.add_special_tokens({'bos_token': '[DEC]'})  # as BLIP's: the decoder's start token, skipped in decoding
     side = 384 if size == 'full' else 32
     image_processor = BlipImageProcessor(size=dict(height=side, width=side), image_mean=[0.48145466, 0.4578275, 0.40821073],
                                          image_std=[0.26862954, 0.26130258, 0.27577711])

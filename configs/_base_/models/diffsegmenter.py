@@ -1,19 +1,30 @@
-# DiffSegmenter (paper 003, Sec. 3; official code facts in shared REFERENCES). Documented in
-# docs/methods/diffsegmenter.md. BLIP-augmented prompts and category filtering are not implemented yet.
-_base_ = ['./stable_diffusion_v1.py']
+# DiffSegmenter (paper 003, Sec. 3-4; official code facts in shared REFERENCES). Documented in
+# docs/methods/diffsegmenter.md.
+_base_ = ['./stable_diffusion_v1.py', './open_clip_vit_b16.py']
 model = dict(
     type='DiffSegmenter',
     backbone=dict(model_id='stable-diffusion-v1-5/stable-diffusion-v1-5'),
     class_names=None,
     image_size=(512, 512),  # resized to 512x512, aspect not kept (official code)
-    timestep=100,  # one noised pass at t=100, one noise draw per image shared by its classes
+    timestep=100,  # one noised pass at t=100, one noise draw per image shared by its classes; a list is averaged
     add_noise=True,
     seed=0,
     prompt_template='a photograph of {}',  # official VOC prefix; "a photography of {}" for Context / COCO
     class_weight=1.21,  # "class++": compel's ++ = 1.1^2 on the class tokens
     cross_attn_layers=['*attn2'],  # all cross-attention layers, grouped by resolution (8, 16, 32, 64)
-    fusion_weights=[0.3, 0.5, 0.1, 0.1],  # Sec. 4.3, for 8x8, 16x16, 32x32, 64x64
+    fusion_weights=[0.3, 0.5, 0.1, 0.1],  # Sec. 4.4, for 8x8, 16x16, 32x32, 64x64
     self_attn_layers=['down_blocks.0.attentions.*.attn1', 'up_blocks.3.attentions.*.attn1'],  # 64x64
+    # BLIP-large: conditional captions continue each class prompt ("BLIP" of Table 4); the unconditional
+    # caption feeds the category filter. Greedy, at most 20 new tokens (transformers' defaults, as officially).
+    captioner=dict(type='BlipCaptioner', model_id='Salesforce/blip-image-captioning-large', dtype='auto',
+                   max_new_tokens=20, num_beams=1, batch_size=16),
+    augment_prompts=True,
+    # Per-image candidates (Sec. 4.1): caption nouns (lemmatised word matching against names and synonyms)
+    # united with CLIP's classes. The paper's "cosine similarity larger than 0.97" read as CLIP's softmax
+    # probability over the candidates (a raw cosine never reaches 0.97); CLIP ViT-B/16 as in CLIP-ES.
+    category_filter=dict(type='CategoryFilter', use_caption=True, clip={{_base_.clip_backbone}},
+                         templates=['a photo of a {}.'], clip_rule='threshold', clip_threshold=0.97),
+    use_image_labels=False,
     background_index=None,
     background_score=0.5,  # not tuned on any evaluation split (the official value was swept on val)
     max_batch=8,  # class prompts per UNet call

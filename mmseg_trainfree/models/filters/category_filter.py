@@ -30,37 +30,47 @@ class CategoryFilter(BaseModule):
 
     - caption: the classes whose name or a synonym occurs in the image's unconditional BLIP caption
       (lemmatised word matching, :mod:`..utils.caption_matching`);
-    - CLIP: softmax over the candidates of CLIP's scaled image-text cosine similarity; the smallest set of the
-      most probable classes whose probabilities sum to ``clip_top_p`` is kept;
+    - CLIP: softmax over the candidates of CLIP's scaled image-text cosine similarity (CLIP-ES's
+      classification, which the paper cites). The paper keeps "classes with cosine similarity larger than 0.97";
+      a raw CLIP cosine never gets near 0.97, so we read it as this probability: ``clip_rule='threshold'``
+      keeps the classes above ``clip_threshold`` (at most one for 0.97), ``'top_p'`` keeps the smallest set of
+      the most probable classes whose probabilities sum to ``clip_threshold``;
     - the union of the two; when it is empty, every candidate is kept and a warning names the image.
 
     Args:
         use_caption: match the caption (needs a captioner in the segmentor).
         clip: an ``OpenCLIPBackbone`` config, or None to switch the CLIP half off.
         templates: CLIP prompt templates (class embeddings are averaged over templates and synonyms).
-        clip_top_p: the probability mass CLIP's kept classes must reach.
+        clip_rule / clip_threshold: how CLIP's probabilities select classes (see above).
     """
 
     def __init__(self, use_caption: bool = True, clip: Optional[dict] = None,
-                 templates: Sequence[str] = ('a photo of a {}.',), clip_top_p: float = 0.97, init_cfg=None):
+                 templates: Sequence[str] = ('a photo of a {}.',), clip_rule: str = 'threshold',
+                 clip_threshold: float = 0.97, init_cfg=None):
         super().__init__(init_cfg)
         if not use_caption and clip is None:
             raise ValueError('CategoryFilter: both halves are off (use_caption=False and clip=None); '
                              'set category_filter=None in the segmentor to keep every class instead')
-        if not 0 < clip_top_p <= 1:
-            raise ValueError(f'CategoryFilter.clip_top_p must be in (0, 1], got {clip_top_p}')
-        self.use_caption, self.templates, self.clip_top_p = use_caption, list(templates), float(clip_top_p)
+        if clip_rule not in ('threshold', 'top_p'):
+            raise ValueError(f"CategoryFilter.clip_rule must be 'threshold' or 'top_p', got {clip_rule!r}")
+        if not 0 < clip_threshold <= 1:
+            raise ValueError(f'CategoryFilter.clip_threshold must be in (0, 1], got {clip_threshold}')
+        self.use_caption, self.templates = use_caption, list(templates)
+        self.clip_rule, self.clip_threshold = clip_rule, float(clip_threshold)
         self.clip = MODELS.build(clip) if clip is not None else None
         self._text_cache: tuple[tuple, Tensor] | None = None
 
     def clip_classes(self, image: Tensor, class_names: Sequence[Sequence[str]], candidates: Sequence[int]) -> list[int]:
-        """The CLIP half: ``candidates`` kept by top-p of CLIP's probabilities for one image (3, H, W) in [-1, 1]."""
+        """The CLIP half: the ``candidates`` CLIP's probabilities select for one image (3, H, W) in [-1, 1]."""
         key = tuple(tuple(n) for n in class_names)
         if self._text_cache is None or self._text_cache[0] != key:
             self._text_cache = (key, self.clip.class_embeddings(class_names, self.templates))
         text = self._text_cache[1][list(candidates)]
         logits = self.clip.logit_scale * self.clip.image_embeddings(image[None])[0] @ text.T
-        return [candidates[i] for i in top_p(logits.softmax(0), self.clip_top_p)]
+        probs = logits.softmax(0)
+        kept = top_p(probs, self.clip_threshold) if self.clip_rule == 'top_p' else \
+            (probs > self.clip_threshold).nonzero()[:, 0].tolist()
+        return [candidates[i] for i in kept]
 
     @torch.no_grad()
     def select(self, image: Tensor, caption: Optional[str], class_names: Sequence[Sequence[str]],

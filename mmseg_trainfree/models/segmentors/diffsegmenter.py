@@ -58,6 +58,8 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
         background_index / background_score: the class that is not prompted but takes a constant score
             (pixels whose best class score is below it become background); None: every class is prompted.
         max_batch: prompts per UNet call.
+        crf: a ``DenseCRF`` config: the scores (negatives clipped to 0) are normalised into probabilities per
+            pixel and refined by a dense CRF on the input image (pseudo-label post-processing); None: off.
 
     Classes that are not candidates of an image score ``NON_CANDIDATE_SCORE`` (-1) in ``seg_logits``.
     """
@@ -72,7 +74,7 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
                  captioner: Optional[dict] = None, augment_prompts: bool = True,
                  category_filter: Optional[dict] = None, use_image_labels: bool = False,
                  background_index: Optional[int] = None, background_score: float = 0.5, max_batch: int = 8,
-                 test_cfg: Optional[dict] = None, init_cfg=None):
+                 crf: Optional[dict] = None, test_cfg: Optional[dict] = None, init_cfg=None):
         if prompt_template.count('{}') != 1:
             raise ValueError(f"prompt_template needs exactly one '{{}}' slot, got {prompt_template!r}")
         if abs(sum(fusion_weights) - 1) > 1e-6:
@@ -98,6 +100,7 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
         self.use_image_labels = use_image_labels
         self.background_index, self.background_score = background_index, float(background_score)
         self.max_batch = int(max_batch)
+        self.crf = MODELS.build(crf) if crf is not None else None
         self._prompts = None
         self.freeze()
 
@@ -229,4 +232,13 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
             if self.background_index is not None:
                 scores[self.background_index] = self.background_score
             out.append(scores)
-        return F.interpolate(torch.stack(out), (h, w), mode='bilinear', align_corners=False)
+        scores = F.interpolate(torch.stack(out), (h, w), mode='bilinear', align_corners=False)
+        return self.apply_crf(inputs, scores) if self.crf is not None else scores
+
+    def apply_crf(self, inputs: Tensor, scores: Tensor) -> Tensor:
+        """Dense-CRF probabilities (B, C, H, W) from scores: negatives clipped, normalised per pixel."""
+        probs = scores.float().clamp(min=0)
+        probs = probs / probs.sum(1, keepdim=True).clamp(min=1e-8)
+        images = to_uint8_images(inputs)
+        return torch.stack([torch.from_numpy(self.crf(img, p.cpu().numpy())) for img, p in zip(images, probs)]
+                           ).to(scores)

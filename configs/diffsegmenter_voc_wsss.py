@@ -1,0 +1,5 @@
+# DiffSegmenter pseudo-labels for VOC train-aug (10,582 images), weakly supervised (paper Sec. 4.3):
+#   python tools/make_pseudo_labels.py configs/diffsegmenter_voc_wsss.py --out work_dirs/pseudo_labels
+# writes one pseudo-label PNG per image and prints their mIoU against the ground truth.
+_base_ = ['./_base_/models/diffsegmenter_voc_wsss.py', './_base_/datasets/pascal_voc12_trainaug.py',
+          './_base_/default_runtime.py']
