@@ -34,3 +34,18 @@ def test_benchmark_counts_emerdiff(max_batch, calls, rows, tiny_sd, monkeypatch)
                              'model.pixels=4096', f'model.max_batch={max_batch}'])
     assert result['unet_calls_per_image'] == calls and result['unet_evaluations_per_image'] == rows
     assert result['branch_steps_per_image'] == 4 * 15 and result['classes'] == 2
+
+
+@pytest.mark.parametrize('config,options,rows,captions', [
+    # 20 prompted classes, 23 names (3 synonyms): 23 rows in 3 calls of 8, one BLIP continuation per name
+    ('diffsegmenter_voc_no_filter.py', [], 23, 23),
+    # weakly supervised without BLIP: 4 timesteps x 23 rows; image labels need ground truth, so all classes here
+    ('diffsegmenter_voc_no_filter.py', ['model.timestep=[1,50,100,150]', 'model.captioner=None'], 4 * 23, None),
+])
+def test_benchmark_counts_diffsegmenter(config, options, rows, captions, tiny_sd, monkeypatch, tmp_path):
+    monkeypatch.setenv('MMSEG_TRAINFREE_CACHE', osp.dirname(tiny_sd))
+    result = benchmark.main([osp.join(REPO, 'configs', config), '--model-size', 'tiny', '--num-images', '1',
+                             '--warmup', '0', '--image-size', '64', '64',
+                             '--cfg-options', 'model.image_size=[64,64]', 'model.captioner.max_new_tokens=4', *options])
+    assert result['unet_evaluations_per_image'] == rows and result['unet_calls_per_image'] == rows / 23 * 3
+    assert result['candidates_per_image'] == 20 and result.get('captions_per_image') == captions

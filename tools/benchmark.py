@@ -1,11 +1,12 @@
 """Measure a training-free segmentor: latency, UNet evaluations (batch rows) and calls per image, modulated
-branch-steps per image (EmerDiff), peak memory.
+branch-steps per image (EmerDiff), captions and candidate classes per image (DiffSegmenter), peak memory.
 
     python tools/benchmark.py CONFIG [--model-size tiny|full|config] [--num-images 3] [--image-size 512 512]
 
 ``--model-size full`` builds (once, cached) a Stable Diffusion folder with SD v1.5's exact architecture and
-random weights, so the cost of the real model is measured without downloading it; ``config`` uses the
-model id of the config (real weights). Peak memory is CUDA's max allocated on a GPU, the process's peak
+random weights, so the cost of the real model is measured without downloading it; likewise a random BLIP
+with BLIP-large's architecture for a captioner, and open_clip's architecture of the config with random weights
+for a CLIP; ``config`` uses the model ids of the config (real weights). Peak memory is CUDA's max allocated on a GPU, the process's peak
 RSS otherwise. On CPU, wall-clock time is indicative only; counts and memory are exact.
 """
 import argparse
@@ -22,7 +23,7 @@ import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 
 from mmseg_trainfree.registry import DATASETS, MODELS  # noqa: E402
-from mmseg_trainfree.testing import random_stable_diffusion  # noqa: E402
+from mmseg_trainfree.testing import random_blip, random_open_clip, random_stable_diffusion  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -51,10 +52,32 @@ def peak_memory_mb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def use_random_models(node, model_size: str) -> None:
+    """Point every pretrained component of a model config at a random model of ``model_size``, in place."""
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            use_random_models(item, model_size)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get('type')
+    if kind == 'StableDiffusionBackbone':
+        node.update(model_id=random_stable_diffusion(model_size), local_files_only=True)
+    elif kind == 'BlipCaptioner':
+        node.update(model_id=random_blip(model_size), local_files_only=True)
+    elif kind == 'OpenCLIPBackbone':
+        if model_size == 'tiny':
+            name, checkpoint, config_dir = random_open_clip()
+            node.update(model_name=name, pretrained=checkpoint, model_config_dir=config_dir)
+        else:
+            node.update(pretrained=None)  # open_clip's architecture, random weights
+    for value in node.values():
+        use_random_models(value, model_size)
+
+
 def build_model(cfg: Config, model_size: str, device: str):
     if model_size != 'config':
-        cfg.model.backbone.model_id = random_stable_diffusion(model_size)
-        cfg.model.backbone.local_files_only = True
+        use_random_models(cfg.model, model_size)
     model = MODELS.build(cfg.model).to(device)
     if not model.vocabulary_from_config:
         model.set_vocabulary(dataset_classes(cfg))
@@ -73,6 +96,9 @@ def benchmark(model, image_size, num_images: int, warmup: int, device: str) -> d
         torch.cuda.reset_peak_memory_stats()
     evals0, calls0, times = model.backbone.unet_evaluations, model.backbone.unet_calls, []
     branch0 = getattr(model, 'branch_steps', 0)
+    captioner = getattr(model, 'captioner', None)
+    captions0 = (captioner.num_captions, captioner.num_generate_calls) if captioner is not None else (0, 0)
+    candidates0 = getattr(model, 'candidates_seen', 0)
     for x in images[warmup:]:
         sync()
         t0 = time.perf_counter()
@@ -85,6 +111,11 @@ def benchmark(model, image_size, num_images: int, warmup: int, device: str) -> d
                 unet_evaluations_per_image=(model.backbone.unet_evaluations - evals0) / num_images,
                 unet_calls_per_image=(model.backbone.unet_calls - calls0) / num_images,
                 branch_steps_per_image=(getattr(model, 'branch_steps', 0) - branch0) / num_images,
+                **(dict(candidates_per_image=(model.candidates_seen - candidates0) / num_images)
+                   if hasattr(model, 'candidates_seen') else {}),
+                **(dict(captions_per_image=(captioner.num_captions - captions0[0]) / num_images,
+                        caption_calls_per_image=(captioner.num_generate_calls - captions0[1]) / num_images)
+                   if captioner is not None else {}),
                 peak_memory_mb=round(peak_memory_mb(device), 1))
 
 

@@ -44,7 +44,7 @@ class BlipCaptioner(BaseModule):
         self.model = load_pretrained(BlipForConditionalGeneration, model_id, layout, field,
                                      dtype=resolve_dtype(dtype), **kw).eval().requires_grad_(False)
         self.max_new_tokens, self.num_beams, self.batch_size = int(max_new_tokens), int(num_beams), int(batch_size)
-        self.num_generate_calls = 0
+        self.num_generate_calls = self.num_captions = 0  # counters for tools/benchmark.py
 
     def train(self, mode: bool = True):
         return super().train(False)
@@ -54,24 +54,34 @@ class BlipCaptioner(BaseModule):
         """One caption per prefix of one HWC uint8 RGB ``image``: the generated words after the prefix
         (the whole caption for ``''``), lower case as BLIP's BERT tokenizer writes them.
 
-        Prefixes are grouped by token count, so a batch needs no padding (BLIP's ``generate`` replaces the
-        first token with its [DEC] token and drops the last one, which only works unpadded)."""
-        model, tokenizer = self.model, self.processor.tokenizer
+        The vision encoder runs once per image, and its tokens serve every prefix (``BlipForConditionalGeneration
+        .generate`` would re-encode the image for each row). As in ``generate``, the decoder starts from [DEC]
+        followed by the prefix's tokens without [SEP]. Prefixes are grouped by token count, so no batch is
+        padded."""
+        model, tokenizer, text_cfg = self.model, self.processor.tokenizer, self.model.config.text_config
         device, dtype = model.device, model.dtype
         pixels = self.processor(images=[image], return_tensors='pt')['pixel_values'].to(device, dtype)
-        ids = [tokenizer(p).input_ids if p else None for p in prefixes]  # [CLS] prefix [SEP]
+        image_tokens = model.vision_model(pixel_values=pixels)[0]  # (1, N, D)
+        starts = [[text_cfg.bos_token_id] + (tokenizer(p).input_ids[1:-1] if p else []) for p in prefixes]
         groups: dict[int, list[int]] = {}
-        for i, t in enumerate(ids):
-            groups.setdefault(0 if t is None else len(t), []).append(i)
+        for i, ids in enumerate(starts):
+            groups.setdefault(len(ids), []).append(i)
         out = [''] * len(prefixes)
         for length, members in groups.items():
             for start in range(0, len(members), self.batch_size):
                 rows = members[start:start + self.batch_size]
-                kw = {} if length == 0 else dict(input_ids=torch.tensor([ids[i] for i in rows], device=device))
-                tokens = model.generate(pixel_values=pixels.expand(len(rows), -1, -1, -1), **kw,
-                                        max_new_tokens=self.max_new_tokens, num_beams=self.num_beams)
+                tokens = image_tokens.expand(len(rows), -1, -1)
+                generated = model.text_decoder.generate(
+                    input_ids=torch.tensor([starts[i] for i in rows], device=device),
+                    encoder_hidden_states=tokens,
+                    encoder_attention_mask=torch.ones(tokens.shape[:2], dtype=torch.long, device=device),
+                    eos_token_id=text_cfg.sep_token_id, pad_token_id=text_cfg.pad_token_id,
+                    max_new_tokens=self.max_new_tokens, num_beams=self.num_beams)
                 self.num_generate_calls += 1
-                keep = max(length - 1, 1)  # the prompt's tokens come back first: [DEC] prefix (no [SEP])
-                for i, row in zip(rows, tokens):
-                    out[i] = tokenizer.decode(row[keep:], skip_special_tokens=True).strip()
+                self.num_captions += len(rows)
+                for i, row in zip(rows, generated):  # the words after the decoded prefix (a word piece that
+                    full = tokenizer.decode(row, skip_special_tokens=True)  # glues onto its last word stays)
+                    head = tokenizer.decode(row[:length], skip_special_tokens=True)
+                    out[i] = (full[len(head):] if full.startswith(head) else
+                              tokenizer.decode(row[length:], skip_special_tokens=True)).strip()
         return out

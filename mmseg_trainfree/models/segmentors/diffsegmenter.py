@@ -102,6 +102,7 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
         self.max_batch = int(max_batch)
         self.crf = MODELS.build(crf) if crf is not None else None
         self._prompts = None
+        self.candidates_seen = 0  # candidate classes over all images so far (tools/benchmark.py)
         self.freeze()
 
     def on_vocabulary_change(self) -> None:
@@ -223,6 +224,7 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
         out = []
         for b in range(inputs.shape[0]):
             candidates = self.candidates(inputs[b], batch_img_metas[b])
+            self.candidates_seen += len(candidates)
             scores = latents.new_full((self.num_classes, *latents.shape[2:]), NON_CANDIDATE_SCORE, dtype=torch.float)
             if candidates:
                 text, spans, entry_class = self.image_prompts(inputs[b], candidates)
