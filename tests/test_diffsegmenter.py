@@ -103,10 +103,14 @@ def test_accumulator_leaves_the_layer_output_unchanged(backbone):
         plain = backbone.unet_forward(x, 100, text)
         with attention_hooks(backbone.unet, [AttentionAccumulator(['down_blocks.0.*attn1', 'up_blocks.3.*attn1'])]):
             hooked = backbone.unet_forward(x, 100, text)
-        with pytest.raises(ValueError, match='one resolution'):
-            with attention_hooks(backbone.unet, [AttentionAccumulator('*attn1')]):
-                backbone.unet_forward(x, 100, text)
+        every = AttentionAccumulator('*attn1')  # all four resolutions: one running mean each
+        with attention_hooks(backbone.unet, [every]):
+            backbone.unet_forward(x, 100, text)
     assert torch.allclose(plain, hooked, atol=1e-5)
+    assert list(every.means) == [64, 16, 4, 1] and sum(every.counts.values()) == 16
+    assert all(torch.allclose(m.sum(-1), torch.ones(())) for m in every.means.values())
+    with pytest.raises(ValueError, match='one resolution'):
+        every.mean
 
 
 def test_augmented_prompts_continue_the_class_prompt(tiny_sd, tiny_blip):

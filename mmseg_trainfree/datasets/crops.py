@@ -80,3 +80,15 @@ class CenterSquareCropResize(_EvalCrop):
     def crop_for(self, h: int, w: int) -> dict:
         side = min(h, w)
         return dict(resize=None, box=_center_box(h, w, side, side), size=(self.size, self.size))
+
+
+@TRANSFORMS.register_module()
+class ResizeToSquare(_EvalCrop):
+    """The language-based segmentation report (paper 004): the whole image resized to ``size`` x ``size``
+    (aspect not kept, no crop; bilinear image, nearest labels), scored there."""
+
+    def __init__(self, size: int = 320):
+        super().__init__(size)
+
+    def crop_for(self, h: int, w: int) -> dict:
+        return dict(resize=None, box=(0, 0, h, w), size=(self.size, self.size))

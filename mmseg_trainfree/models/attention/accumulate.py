@@ -1,8 +1,9 @@
-"""Running mean of attention probabilities over layers and heads (e.g. DiffSegmenter's 64x64 self-attention),
-so that one (B, Nq, Nk) map is held however many layers contribute."""
+"""Running mean of attention probabilities over layers and heads, per resolution (e.g. DiffSegmenter's 64x64
+self-attention, DiffSeg's four resolutions), so that one (B, Nq, Nk) map per resolution is held however many
+layers contribute."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -11,8 +12,8 @@ from .base import AttentionHook
 
 
 class AttentionAccumulator(AttentionHook):
-    """Sum of the head-averaged probabilities of every targeted layer call; :attr:`mean` divides by the
-    number of calls.
+    """Sum of the head-averaged probabilities of every targeted layer call, per map shape (resolution);
+    :attr:`means` divides each by its number of calls, :attr:`mean` is the one mean of a single resolution.
 
     The hook computes the targeted layers' attention itself, one head at a time, so that besides the
     running sum only one (B, Nq, Nk) probability map exists at a time (not B x heads of them).
@@ -20,8 +21,8 @@ class AttentionAccumulator(AttentionHook):
 
     def __init__(self, layers: Sequence[str] | str):
         super().__init__(layers)
-        self.total: Optional[Tensor] = None
-        self.calls = 0
+        self.totals: dict[tuple, Tensor] = {}
+        self.counts: dict[tuple, int] = {}
 
     def replace_attention(self, layer: str, query: Tensor, key: Tensor, value: Tensor, scale: float) -> Tensor:
         heads = query.shape[1]
@@ -32,15 +33,23 @@ class AttentionAccumulator(AttentionHook):
             out[:, h] = torch.matmul(probs.to(value.dtype), value[:, h])
             head_sum = probs if head_sum is None else head_sum.add_(probs)
         head_sum.div_(heads)
-        if self.total is not None and self.total.shape != head_sum.shape:
-            raise ValueError(f'AttentionAccumulator: {layer} has maps of shape {tuple(head_sum.shape)} but earlier '
-                             f'layers {tuple(self.total.shape)}; target layers of one resolution')
-        self.total = head_sum if self.total is None else self.total.add_(head_sum)
-        self.calls += 1
+        shape = tuple(head_sum.shape)
+        self.totals[shape] = head_sum if shape not in self.totals else self.totals[shape].add_(head_sum)
+        self.counts[shape] = self.counts.get(shape, 0) + 1
         return out
 
     @property
-    def mean(self) -> Tensor:
-        if self.total is None:
+    def means(self) -> dict[int, Tensor]:
+        """{number of queries: (B, Nq, Nk) mean map}, finest resolution first."""
+        if not self.totals:
             raise RuntimeError(f'AttentionAccumulator saw no call of {self.layers}')
-        return self.total / self.calls
+        return {shape[1]: self.totals[shape] / self.counts[shape]
+                for shape in sorted(self.totals, key=lambda s: -s[1])}
+
+    @property
+    def mean(self) -> Tensor:
+        means = self.means
+        if len(means) != 1:
+            raise ValueError(f'AttentionAccumulator: the layers {self.layers} have maps of {len(means)} resolutions '
+                             f'({sorted(means)} queries); use .means, or target layers of one resolution')
+        return next(iter(means.values()))
