@@ -29,10 +29,13 @@ class VocabularyHook(Hook):
             return
         classes = runner.test_dataloader.dataset.metainfo.get('classes')
         if model.vocabulary_from_config:
-            if classes is not None and len(classes) != model.num_classes:
-                raise ValueError(f'model.class_names lists {model.num_classes} classes but the test dataset has '
-                                 f'{len(classes)} ({type(runner.test_dataloader.dataset).__name__}); they must '
-                                 'match one to one, in order')
+            outputs = getattr(model, 'num_output_classes', model.num_classes)
+            if classes is not None and len(classes) != outputs:
+                raise ValueError(f'model.class_names lists {model.num_classes} classes'
+                                 + (f' scored as {outputs}' if outputs != model.num_classes else '')
+                                 + f' but the test dataset has {len(classes)} '
+                                 f'({type(runner.test_dataloader.dataset).__name__}); they must match one to one, '
+                                 'in order')
             return
         if not classes:
             raise ValueError('the test dataset has no metainfo["classes"]; set model.class_names in the config')

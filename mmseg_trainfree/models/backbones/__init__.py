@@ -1,5 +1,6 @@
 """Frozen feature extractors."""
+from .gem import GEMBackbone
 from .open_clip import OpenCLIPBackbone
 from .stable_diffusion import ModelNotAvailableError, StableDiffusionBackbone, resolve_dtype
 
-__all__ = ['OpenCLIPBackbone', 'ModelNotAvailableError', 'StableDiffusionBackbone', 'resolve_dtype']
+__all__ = ['GEMBackbone', 'OpenCLIPBackbone', 'ModelNotAvailableError', 'StableDiffusionBackbone', 'resolve_dtype']

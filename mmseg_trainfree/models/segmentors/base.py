@@ -14,6 +14,17 @@ from torch import Tensor
 from ..utils.vocabulary import ClassNames, parse_class_names
 
 
+def attach_image_labels(metas: list[dict], data_samples: SampleList, num_labels: int, method: str) -> list[dict]:
+    """Weakly supervised methods: each meta gets ``image_labels``, the classes of its sample's ground truth
+    (values of ``gt_sem_seg`` in 0..num_labels-1; ignore values are outside)."""
+    if data_samples is None or any('gt_sem_seg' not in s for s in data_samples):
+        raise ValueError(f'{method} takes image-level labels from the ground truth: the test pipeline must load '
+                         'annotations (LoadSegAnnotations), so that samples carry gt_sem_seg')
+    for meta, sample in zip(metas, data_samples):
+        meta['image_labels'] = [c for c in sample.gt_sem_seg.data.unique().tolist() if 0 <= c < num_labels]
+    return metas
+
+
 class TrainingFreeSegmentor(BaseSegmentor):
     """A ``BaseSegmentor`` with no trainable parameters.
 
@@ -75,6 +86,11 @@ class TrainingFreeSegmentor(BaseSegmentor):
             raise RuntimeError(f'{type(self).__name__} has no vocabulary: set `class_names` in the model config, '
                                'or test with a dataset whose metainfo has `classes` (VocabularyHook).')
         return len(self.class_names)
+
+    @property
+    def num_output_classes(self) -> int:
+        """Channels of ``seg_logits``: the vocabulary, unless a method maps it to other classes."""
+        return self.num_classes
 
     # Training is not a thing here
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:

@@ -15,6 +15,7 @@ from torch import Tensor
 from ...registry import MODELS
 from ..attention import AttentionAccumulator, AttentionRecorder, attention_hooks
 from ..captioners.blip import to_uint8_images
+from .base import attach_image_labels
 from .diffusion_base import DiffusionFeatureSegmentor
 from .maskdiffusion import merge_synonyms, normalize_maps, spatial_shape
 
@@ -156,15 +157,7 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
     # Candidate classes
     def _metas(self, inputs: Tensor, data_samples: SampleList = None) -> list[dict]:
         metas = super()._metas(inputs, data_samples)
-        if not self.use_image_labels:
-            return metas
-        if data_samples is None or any('gt_sem_seg' not in s for s in data_samples):
-            raise ValueError('use_image_labels takes the image-level labels from the ground truth: the test '
-                             'pipeline must load annotations (LoadSegAnnotations) so samples carry gt_sem_seg')
-        for meta, sample in zip(metas, data_samples):
-            labels = sample.gt_sem_seg.data.unique().tolist()
-            meta['image_labels'] = [c for c in labels if 0 <= c < self.num_classes]
-        return metas
+        return attach_image_labels(metas, data_samples, self.num_classes, 'use_image_labels') if self.use_image_labels else metas
 
     def candidates(self, image: Tensor, meta: dict) -> list[int]:
         """The prompted classes that are candidates of one image (3, H, W)."""

@@ -1,0 +1,20 @@
+# AggGEM (Method 2 of paper 004): AGG = SA^T x CA_CLIP, SA from SD v1.5 (DiffSeg's aggregation) at t = 100.
+_base_ = ['./stable_diffusion_v1.py', './gem_clip.py']
+model = dict(
+    type='AggGEM',
+    backbone=dict(model_id='stable-diffusion-v1-5/stable-diffusion-v1-5'),
+    clip={{_base_.gem_clip}},
+    class_names=None,
+    templates=['a photo of a {}.'],
+    temperature=0.01,
+    background_index=None,
+    background_offset=0.8,
+    class_groups=None,
+    image_size=(512, 512),  # SD's native resolution
+    timestep=100,  # noised to t = 100 (report Sec. 3.3)
+    add_noise=True,
+    seed=0,
+    prompt='',  # SD's condition when only its self-attention is used: our choice, the report does not say
+    self_attn_layers='*attn1',  # all 16 self-attention layers, weighted 64:32:16:8
+    test_cfg=dict(mode='whole'),
+)

@@ -1,0 +1,322 @@
+"""The language-based segmentation report (paper 004, Sec. 3-4): GEM's CLIP cross-attention (Method 1), refined
+by Stable Diffusion self-attention (Method 2, AggGEM), labelling DiffSeg or spectral clusters of the
+self-attention (Method 3, DiffSegClust / SpecClust), and SD's own cross-attention for the image's ground-truth
+classes (AggSD, weakly supervised)."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmseg.utils import SampleList
+from torch import Tensor
+
+from ...registry import MODELS
+from ..utils.attention_merging import anchor_grid, merge_attention
+from ..utils.class_groups import ClassGroups, load_class_groups, reduce_to_groups
+from ..utils.clustering import kmeans
+from ..utils.sd_attention import sd_attention
+from .base import TrainingFreeSegmentor, attach_image_labels
+from .diffusion_base import DiffusionFeatureSegmentor
+
+NON_CANDIDATE_SCORE = -1.0
+
+
+def cluster_scores(clusters: Tensor, cross: Tensor) -> Tensor:
+    """Eq. 3: every pixel takes its cluster's mean class scores; clusters (H, W) ids, cross (C, H, W) ->
+    (C, H, W), whose argmax labels each cluster with the class of highest mean score."""
+    ids = clusters.flatten()
+    k = int(ids.max()) + 1
+    sums = cross.new_zeros(cross.shape[0], k).index_add_(1, ids, cross.flatten(1))
+    means = sums / torch.bincount(ids, minlength=k).clamp_min(1).to(cross)
+    return means[:, ids].view_as(cross)
+
+
+def spectral_clusters(self_attention: Tensor, num_vectors: int, num_clusters: int, seed: int = 0,
+                      iters: int = 50) -> Tensor:
+    """SpecClust: k-means on the first ``num_vectors`` left singular vectors of one (N, N) self-attention."""
+    u = torch.linalg.svd(self_attention.float())[0][:, :num_vectors]
+    return kmeans(u, num_clusters, iters, seed)[0]
+
+
+class CLIPCrossAttention:
+    """GEM's patch-text cross-attention CA_CLIP = softmax(z y^T / s) (report Sec. 3.3), the VOC background
+    BG = 1 - max_c CA - offset, and the fine-to-coarse class mapping. Mixed into the report's segmentors."""
+
+    def _init_clip(self, clip: dict, templates: Sequence[str], temperature: float, background_index: Optional[int],
+                   background_offset: float, class_groups: Optional[ClassGroups]) -> None:
+        if temperature <= 0:
+            raise ValueError(f'temperature must be positive, got {temperature}')
+        self.clip = MODELS.build(clip)
+        self.templates, self.temperature = list(templates), float(temperature)
+        self.background_index, self.background_offset = background_index, float(background_offset)
+        self.class_groups = load_class_groups(class_groups) if class_groups is not None else None
+        self._text: Optional[Tensor] = None
+
+    def on_vocabulary_change(self) -> None:
+        self._text = None
+
+    @property
+    def num_output_classes(self) -> int:
+        return max(self.class_groups) + 1 if self.class_groups is not None else self.num_classes
+
+    def prompted_classes(self) -> list[int]:
+        return [c for c in range(self.num_classes) if c != self.background_index]
+
+    def text_embeddings(self) -> Tensor:
+        """(C', E) normalised EOS embeddings of the prompted classes (templates and synonyms averaged)."""
+        if self._text is None:
+            self._text = self.clip.class_embeddings([self.class_names[c] for c in self.prompted_classes()],
+                                                    self.templates)
+        return self._text
+
+    def clip_cross_attention(self, inputs: Tensor) -> Tensor:
+        """(B, C, h, w) CA_CLIP at GEM's patch grid, the background channel (if any) included."""
+        z = self.clip.dense_features(inputs)  # (B, E, h, w), normalised
+        y = self.text_embeddings().to(z)
+        ca = (torch.einsum('behw,ce->bchw', z, y) / self.temperature).softmax(1)
+        if self.background_index is None:
+            return ca
+        background = 1 - ca.max(1, keepdim=True)[0] - self.background_offset
+        return torch.cat([ca[:, :self.background_index], background, ca[:, self.background_index:]], 1)
+
+    def check_class_groups(self) -> None:
+        if self.class_groups is not None and len(self.class_groups) != self.num_classes:
+            raise ValueError(f'class_groups maps {len(self.class_groups)} fine classes but the vocabulary has '
+                             f'{self.num_classes}')
+
+    def inference(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
+        logits = super().inference(inputs, batch_img_metas)
+        if self.class_groups is None:
+            return logits
+        self.check_class_groups()
+        return reduce_to_groups(logits, self.class_groups)
+
+
+_CLIP_DOC = '''
+        clip: a ``GEMBackbone`` config (report: MetaCLIP-400m ViT-B/16 at 448 x 448).
+        templates: CLIP prompt templates (report / GEM: "a photo of a {}.").
+        temperature: s of CA_CLIP = softmax(z y^T / s) (report: 0.01; 0.1 for VOC).
+        background_index / background_offset: the class scored BG = 1 - max_c CA - offset instead of prompted
+            (report, VOC: offset 0.8); None: every class is prompted.
+        class_groups: predict over the vocabulary (fine classes), score over coarse ones: a coarse id per fine
+            class, or 'package.module:TABLE' (COCO-Stuff: 171 names -> 27 classes).'''
+
+
+@MODELS.register_module()
+class GEM(CLIPCrossAttention, TrainingFreeSegmentor):
+    __doc__ = '''Method 1 (GEM): per-pixel argmax of CA_CLIP, upsampled bilinearly to the input size.
+
+    Args:''' + _CLIP_DOC
+
+    def __init__(self, clip: dict, data_preprocessor: Optional[dict] = None, class_names=None,
+                 templates: Sequence[str] = ('a photo of a {}.',), temperature: float = 0.01,
+                 background_index: Optional[int] = None, background_offset: float = 0.8,
+                 class_groups: Optional[ClassGroups] = None, test_cfg: Optional[dict] = None, init_cfg=None):
+        super().__init__(data_preprocessor, class_names, test_cfg, init_cfg)
+        self._init_clip(clip, templates, temperature, background_index, background_offset, class_groups)
+        self.freeze()
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
+        return F.interpolate(self.clip_cross_attention(inputs), inputs.shape[2:], mode='bilinear',
+                             align_corners=False)
+
+
+class _SDSelfAttentionSegmentor(CLIPCrossAttention, DiffusionFeatureSegmentor):
+    """CA_CLIP together with SD's aggregated self-attention SA (DiffSeg's weighting) of one noised pass."""
+
+    def __init__(self, backbone: dict, clip: dict, data_preprocessor: Optional[dict] = None, class_names=None,
+                 templates: Sequence[str] = ('a photo of a {}.',), temperature: float = 0.01,
+                 background_index: Optional[int] = None, background_offset: float = 0.8,
+                 class_groups: Optional[ClassGroups] = None, image_size: Optional[Sequence[int]] = (512, 512),
+                 timestep: int = 100, add_noise: bool = True, seed: int = 0, prompt: str = '',
+                 self_attn_layers: str | Sequence[str] = '*attn1', test_cfg: Optional[dict] = None, init_cfg=None):
+        super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed, (),
+                         test_cfg, init_cfg)
+        self._init_clip(clip, templates, temperature, background_index, background_offset, class_groups)
+        self.prompt, self.self_attn_layers = prompt, self_attn_layers
+
+    def self_attention(self, inputs: Tensor) -> tuple[Tensor, tuple[int, int]]:
+        """SA (B, N, N) at the latent resolution, and that resolution (h, w)."""
+        latents = self.noisy_latents(self.resize_input(inputs))
+        text = self.backbone.encode_prompts([self.prompt]).expand(latents.shape[0], -1, -1)
+        sa, _ = sd_attention(self.backbone, latents, self.timestep, text, self.self_attn_layers)
+        return sa, tuple(latents.shape[2:])
+
+
+_SD_DOC = '''
+        backbone: the ``StableDiffusionBackbone`` (report: SD v1.5) whose self-attention SA is used.
+        image_size / timestep / add_noise / seed: SD's input (512 x 512) and noise level (t = 100).
+        prompt: SD's text condition for SA (our choice: the empty prompt; the report does not say).
+        self_attn_layers: the layers aggregated into SA (all 16, DiffSeg's weighting).'''
+
+
+@MODELS.register_module()
+class AggGEM(_SDSelfAttentionSegmentor):
+    __doc__ = '''Method 2 (AggGEM): AGG = SA^T x CA_CLIP, with CA_CLIP resized bilinearly to SD's latent grid;
+    argmax after upsampling to the input size. SA^T is a view: the product keeps SA once.
+
+    Args:''' + _CLIP_DOC + _SD_DOC
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.freeze()
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
+        sa, hw = self.self_attention(inputs)
+        ca = F.interpolate(self.clip_cross_attention(inputs), hw, mode='bilinear', align_corners=False)
+        agg = torch.matmul(sa.transpose(1, 2), ca.flatten(2).transpose(1, 2).float())  # (B, N, C)
+        agg = agg.transpose(1, 2).reshape(ca.shape)
+        return F.interpolate(agg, inputs.shape[2:], mode='bilinear', align_corners=False)
+
+
+@MODELS.register_module()
+class DiffSegClust(_SDSelfAttentionSegmentor):
+    __doc__ = '''Method 3a (DiffSegClust): DiffSeg's KL merging of SA (anchor grid, ``kl_threshold`` per
+    iteration: report 0.8 x 3, t = 100) gives clusters at the input size (proposals upsampled bilinearly,
+    argmax); each cluster takes the class of its highest mean CA_CLIP score (CA upsampled to the input size).
+
+    Args:''' + _CLIP_DOC + _SD_DOC + '''
+        num_points: anchors per side (DiffSeg: 16). kl_threshold: one per merging iteration.'''
+
+    def __init__(self, *args, num_points: int = 16, kl_threshold: Sequence[float] = (0.8, 0.8, 0.8), **kwargs):
+        if (kwargs.get('test_cfg') or {}).get('mode', 'whole') != 'whole':
+            raise ValueError(f"{type(self).__name__} clusters each input on its own: use test_cfg=dict(mode='whole')")
+        super().__init__(*args, **kwargs)
+        self.num_points, self.kl_threshold = int(num_points), [float(t) for t in kl_threshold]
+        self.freeze()
+
+    def clusters(self, sa: Tensor, hw: tuple[int, int], size: tuple[int, int]) -> Tensor:
+        """Cluster ids (H, W) at ``size`` from one image's SA (N, N)."""
+        proposals = merge_attention(sa, anchor_grid(self.num_points, hw).to(sa.device), self.kl_threshold)
+        up = F.interpolate(proposals.view(1, -1, *hw), size, mode='bilinear', align_corners=False)[0]
+        return up.argmax(0)
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
+        size = tuple(inputs.shape[2:])
+        sa, hw = self.self_attention(inputs)
+        ca = F.interpolate(self.clip_cross_attention(inputs), size, mode='bilinear', align_corners=False)
+        return torch.stack([cluster_scores(self.clusters(sa[b], hw, size), ca[b].float())
+                            for b in range(inputs.shape[0])])
+
+
+@MODELS.register_module()
+class SpecClust(DiffSegClust):
+    __doc__ = '''Method 3b (SpecClust): the first ``num_vectors`` left singular vectors of SA (report: 20),
+    k-means into ``num_clusters`` (20) at SD's latent grid, nearest-upsampled; clusters labelled as DiffSegClust.
+
+    Args:''' + _CLIP_DOC + _SD_DOC + '''
+        num_vectors / num_clusters / kmeans_iters: the SVD and k-means settings.'''
+
+    def __init__(self, *args, num_vectors: int = 20, num_clusters: int = 20, kmeans_iters: int = 50, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.num_vectors, self.num_clusters, self.kmeans_iters = int(num_vectors), int(num_clusters), int(kmeans_iters)
+
+    def clusters(self, sa: Tensor, hw: tuple[int, int], size: tuple[int, int]) -> Tensor:
+        ids = spectral_clusters(sa, self.num_vectors, self.num_clusters, self.seed, self.kmeans_iters)
+        return F.interpolate(ids.view(1, 1, *hw).float(), size, mode='nearest')[0, 0].long()
+
+
+@MODELS.register_module()
+class AggSD(DiffusionFeatureSegmentor):
+    """AggSD (weakly supervised): SD's cross-attention for the image's ground-truth class names, refined by SD's
+    self-attention (Method 2), with the [SOS] token's map as background.
+
+    One prompt "a photo of {c1}, {c2}, ... and {cN}" per image (split into several rows when it exceeds the
+    text encoder's 77 tokens); a multi-token name averages its tokens, a class its synonyms' first listed name
+    only. Cross-attention: heads and layers of a resolution averaged, resolutions summed with weights
+    inversely proportional to their side. Each class map (and [SOS]'s) is min-max normalised (our choice: raw
+    probabilities of different tokens are not comparable, [SOS] takes most of the mass); AGG = SA^T x CA.
+
+    Args (besides :class:`DiffusionFeatureSegmentor`'s; report: SD v1.5, 512 x 512, t = 100):
+        background_index: the class scored by the [SOS] map (None: no background class).
+        class_groups: as in GEM; image labels are then coarse, and every fine class of a present coarse class
+            is prompted.
+    """
+
+    def __init__(self, backbone: dict, data_preprocessor: Optional[dict] = None, class_names=None,
+                 background_index: Optional[int] = None, class_groups: Optional[ClassGroups] = None,
+                 prompt_prefix: str = 'a photo of', image_size: Optional[Sequence[int]] = (512, 512),
+                 timestep: int = 100, add_noise: bool = True, seed: int = 0,
+                 self_attn_layers: str | Sequence[str] = '*attn1', cross_attn_layers: str | Sequence[str] = '*attn2',
+                 test_cfg: Optional[dict] = None, init_cfg=None):
+        super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed, (),
+                         test_cfg, init_cfg)
+        self.background_index, self.prompt_prefix = background_index, prompt_prefix
+        self.class_groups = load_class_groups(class_groups) if class_groups is not None else None
+        self.self_attn_layers, self.cross_attn_layers = self_attn_layers, cross_attn_layers
+        self.freeze()
+
+    num_output_classes = CLIPCrossAttention.num_output_classes
+
+    def _metas(self, inputs: Tensor, data_samples: SampleList = None) -> list[dict]:
+        return attach_image_labels(super()._metas(inputs, data_samples), data_samples, self.num_output_classes,
+                                   type(self).__name__)
+
+    def candidates(self, labels: Sequence[int]) -> list[int]:
+        labels = set(labels)
+        if self.class_groups is not None:
+            return [c for c in range(self.num_classes) if self.class_groups[c] in labels and c != self.background_index]
+        return [c for c in range(self.num_classes) if c in labels and c != self.background_index]
+
+    def prompts(self, candidates: Sequence[int]) -> tuple[list[str], list[list[tuple[int, list[int]]]]]:
+        """Prompt texts and, per prompt, (class, token positions) of its classes; a new prompt starts when the
+        next name would not fit in the tokenizer's context."""
+        tok = self.backbone.tokenizer
+        limit = tok.model_max_length - 1  # the last position is EOS
+        texts, spans = [], []
+        words, entries, position = [], [], 1 + len(tok(self.prompt_prefix).input_ids) - 2
+        for c in candidates:
+            name = self.class_names[c][0]
+            n = len(tok(name).input_ids) - 2
+            sep = 1 if entries else 0  # "," or "and" before every name but the first
+            if entries and position + sep + n > limit:
+                texts.append(self._join(words))
+                spans.append(entries)
+                words, entries, position = [], [], 1 + len(tok(self.prompt_prefix).input_ids) - 2
+                sep = 0
+            if position + sep + n > limit:
+                raise ValueError(f'class name {name!r} does not fit in {tok.model_max_length} tokens')
+            entries.append((c, list(range(position + sep, position + sep + n))))
+            words.append(name)
+            position += sep + n
+        if entries:
+            texts.append(self._join(words))
+            spans.append(entries)
+        return texts, spans
+
+    def _join(self, names: list[str]) -> str:
+        listed = names[0] if len(names) == 1 else ', '.join(names[:-1]) + ' and ' + names[-1]
+        return f'{self.prompt_prefix} {listed}'
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
+        h, w = inputs.shape[2:]
+        latents = self.noisy_latents(self.resize_input(inputs))
+        hw = tuple(latents.shape[2:])
+        out = []
+        for b, meta in enumerate(batch_img_metas):
+            scores = latents.new_full((self.num_classes, h, w), NON_CANDIDATE_SCORE, dtype=torch.float)
+            candidates = self.candidates(meta['image_labels'])
+            if not candidates:
+                if self.background_index is not None:
+                    scores[self.background_index] = 1
+                out.append(scores)
+                continue
+            texts, spans = self.prompts(candidates)
+            text = self.backbone.encode_prompts(texts)
+            key_index = torch.tensor(sorted({0} | {t for entries in spans for _, s in entries for t in s}))
+            column = {int(k): j for j, k in enumerate(key_index)}
+            sa, ca = sd_attention(self.backbone, latents[b:b + 1].expand(len(texts), -1, -1, -1), self.timestep,
+                                  text, self.self_attn_layers, self.cross_attn_layers, key_index)
+            maps = [(c, ca[row, [column[t] for t in s]].mean(0)) for row, entries in enumerate(spans) for c, s in entries]
+            if self.background_index is not None:
+                maps.append((self.background_index, ca[:, column[0]].mean(0)))  # [SOS], averaged over prompts
+            classes = [c for c, _ in maps]
+            cross = torch.stack([m for _, m in maps]).flatten(1)
+            lo, hi = cross.min(1, keepdim=True)[0], cross.max(1, keepdim=True)[0]
+            cross = (cross - lo) / (hi - lo).clamp_min(1e-12)
+            agg = (sa.mean(0).T @ cross.T).T.reshape(len(classes), *hw)  # SA averaged over the prompt rows
+            scores[classes] = F.interpolate(agg[None], (h, w), mode='bilinear', align_corners=False)[0]
+            out.append(scores)
+        logits = torch.stack(out)
+        return reduce_to_groups(logits, self.class_groups) if self.class_groups is not None else logits

@@ -1,0 +1,95 @@
+"""DiffSeg (Tian et al. 2023): self-attention aggregated over the UNet's resolutions, and iterative merging of
+anchor attention maps by symmetric KL divergence. Used by DiffSeg itself and by the report's DiffSegClust.
+
+All of it runs in torch on the maps' device; anchors are merged as batched matrix products.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def aggregate_self_attention(means: dict[int, Tensor], latent_hw: tuple[int, int]) -> Tensor:
+    """One (B, N, N) map at the latent resolution (N = h*w) from head- and layer-averaged self-attention
+    (B, n_r, n_r) of each resolution r (DiffSeg, Sec. 3.1 and its code):
+
+    - key dims upsampled bilinearly to (h, w), each map renormalised to sum to 1;
+    - query dims repeated (nearest): a fine position takes the map of the coarse position covering it;
+    - a weighted sum, weights proportional to the resolution's side (64:32:16:8 / 120 for SD at 512).
+
+    The sum is built row-block by row-block into one (B, N, N) tensor; no per-resolution N x N copy is kept.
+    """
+    h, w = latent_hw
+    sides = {n: attention_grid(n, latent_hw) for n in means}
+    total_side = sum(s[0] for s in sides.values())
+    first = next(iter(means.values()))
+    out = first.new_zeros(first.shape[0], h * w, h * w, dtype=torch.float32)
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')
+    for n, m in means.items():
+        hr, wr = sides[n]
+        b = m.shape[0]
+        up = F.interpolate(m.float().reshape(b * n, 1, hr, wr), (h, w), mode='bilinear', align_corners=False)
+        up = up.reshape(b, n, h * w)
+        up = up / up.sum(-1, keepdim=True)
+        parent = ((ys * hr // h) * wr + xs * wr // w).flatten().to(m.device)  # coarse query of each fine one
+        out.add_(up[:, parent], alpha=hr / total_side)
+    return out
+
+
+def attention_grid(n: int, latent_hw: tuple[int, int]) -> tuple[int, int]:
+    factor = round(math.sqrt(latent_hw[0] * latent_hw[1] / n))
+    hr, wr = math.ceil(latent_hw[0] / factor), math.ceil(latent_hw[1] / factor)
+    if hr * wr != n:
+        raise ValueError(f'{n} attention positions do not tile a {latent_hw} latent')
+    return hr, wr
+
+
+def anchor_grid(num_points: int, hw: tuple[int, int]) -> Tensor:
+    """Flat indices of DiffSeg's num_points x num_points anchors (1, 5, ..., 61 for 16 on 64 x 64)."""
+    coords = []
+    for side in hw:
+        step = (side - 1) // (num_points - 1) if num_points > 1 else 0
+        start = (side - 1 - step * (num_points - 1)) // 2
+        coords.append(start + step * torch.arange(num_points))
+    rows, cols = torch.meshgrid(coords[0], coords[1], indexing='ij')
+    return (rows * hw[1] + cols).flatten()
+
+
+def symmetric_kl(a: Tensor, b: Tensor, eps: float = 1e-12) -> Tensor:
+    """(A, M): 0.5 KL(a||b) + 0.5 KL(b||a) of every row of a (A, N) with every row of b (M, N), as
+    0.5 * sum_n (a_n - b_n)(log a_n - log b_n), in two matrix products."""
+    a, b = a.float(), b.float()
+    la, lb = a.clamp_min(eps).log(), b.clamp_min(eps).log()
+    self_a, self_b = (a * la).sum(-1), (b * lb).sum(-1)
+    return 0.5 * (self_a[:, None] + self_b[None] - a @ lb.T - la @ b.T)
+
+
+def merge_attention(attention: Tensor, anchors: Tensor, thresholds: Sequence[float], chunk: int = 64) -> Tensor:
+    """DiffSeg's iterative merging of one image's (N, N) attention (rows sum to 1) -> (K, N) proposals.
+
+    Iteration 1: each anchor's map is compared with all N maps; its proposal is the mean of the maps whose
+    symmetric KL is below the threshold (anchors in chunks of ``chunk``). Later iterations: proposals in
+    order; each not yet merged one absorbs every proposal below the threshold (merged ones included, as the
+    official code does) into their mean.
+    """
+    if not thresholds:
+        raise ValueError('merge_attention: give at least one KL threshold (one per iteration)')
+    rows = attention[anchors]
+    below = torch.cat([(symmetric_kl(rows[i:i + chunk], attention) < thresholds[0]).float()
+                       for i in range(0, len(rows), chunk)])
+    proposals = below @ attention.float() / below.sum(1, keepdim=True)
+    for threshold in thresholds[1:]:
+        close = symmetric_kl(proposals, proposals) < threshold
+        merged, groups = torch.zeros(len(proposals), dtype=torch.bool), []
+        for i in range(len(proposals)):
+            if merged[i]:
+                continue
+            members = close[i].cpu() | (torch.arange(len(proposals)) == i)
+            merged |= members
+            groups.append(proposals[members.to(proposals.device)].mean(0))
+        proposals = torch.stack(groups)
+    return proposals

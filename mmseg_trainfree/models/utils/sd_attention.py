@@ -1,0 +1,49 @@
+"""Stable Diffusion attention maps of one UNet pass, aggregated as the language-based segmentation report
+(paper 004, Sec. 3.3) and DiffSeg do: self-attention over all resolutions with DiffSeg's weights, and
+class-token cross-attention with weights inversely proportional to the resolution."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..attention import AttentionAccumulator, AttentionRecorder, attention_hooks
+from .attention_merging import aggregate_self_attention, attention_grid
+
+
+@torch.no_grad()
+def sd_attention(backbone, latents: Tensor, timestep: int, text: Tensor, self_layers: str | Sequence[str] = '*attn1',
+                 cross_layers: Optional[str | Sequence[str]] = None, key_index: Optional[Tensor] = None
+                 ) -> tuple[Tensor, Optional[Tensor]]:
+    """One UNet pass of ``latents`` (B, 4, h, w) with ``text`` (B, 77, D).
+
+    Returns the aggregated self-attention (B, h*w, h*w) (DiffSeg's weights), and, if ``cross_layers`` is set,
+    the cross-attention probabilities of the ``key_index`` tokens, each resolution's layers and heads
+    averaged, upsampled bilinearly to (h, w) and summed with weights inversely proportional to the
+    resolution's side (normalised to 1): (B, K, h, w).
+    """
+    accumulator = AttentionAccumulator(self_layers)
+    hooks = [accumulator]
+    recorder = None
+    if cross_layers is not None:
+        recorder = AttentionRecorder(cross_layers, 'probs', head_mean=True, key_index=key_index)
+        hooks.append(recorder)
+    with attention_hooks(backbone.unet, hooks):
+        backbone.unet_forward(latents, timestep, text)
+    latent_hw = tuple(latents.shape[2:])
+    self_attention = aggregate_self_attention(accumulator.means, latent_hw)
+    if recorder is None:
+        return self_attention, None
+    by_size: dict[int, list[Tensor]] = {}
+    for maps in recorder['probs'].values():
+        by_size.setdefault(maps[0].shape[1], []).append(maps[0].float())
+    sides = {n: attention_grid(n, latent_hw) for n in by_size}
+    norm = sum(1 / s[0] for s in sides.values())
+    cross = 0
+    for n, maps in by_size.items():
+        m = torch.stack(maps).mean(0)  # (B, n, K)
+        m = m.transpose(1, 2).reshape(m.shape[0], m.shape[2], *sides[n])
+        cross = cross + F.interpolate(m, latent_hw, mode='bilinear', align_corners=False) / (sides[n][0] * norm)
+    return self_attention, cross
