@@ -28,7 +28,10 @@ EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 1
                     'diffsegmenter_voc_wsss.py': 21, 'diffsegmenter_voc_wsss_train.py': 21,
                     **{f'diffsegmenter_voc_wsss_train_{a}.py': 21 for a in ('no_self', 'avg_cross', 'avg_cross_self',
                                                                             'no_blip_no_pp', 'no_pp', 'no_blip',
-                                                                            'single_t')}}
+                                                                            'single_t')},
+                    **{f'{m}_{d}.py': n for m in ('gem', 'agggem', 'diffsegclust', 'specclust', 'aggsd')
+                       for d, n in (('voc', 21), ('pascal_context59', 59), ('cocostuff27', 27), ('cityscapes27', 27))},
+                    'diffseg_cocostuff27.py': 27, 'diffseg_cityscapes27.py': 27}
 
 
 def test_every_config_is_listed():
@@ -44,6 +47,9 @@ def test_config_builds_with_a_local_model(path, tiny_sd, tiny_clip, tiny_blip):
         cfg.model.backbone.model_id = tiny_sd
     if 'clip' in cfg.model:
         cfg.model.clip.update(tiny_clip)
+        if cfg.model.clip.type == 'GEMBackbone':  # a fixed input size instead of a short side
+            cfg.model.clip.update(short_side=None, image_size=(32, 32), gem_depth=2)
+            cfg.model.clip.pop('short_side')
     if cfg.model.get('captioner'):
         cfg.model.captioner.model_id = tiny_blip
     if cfg.model.get('category_filter'):
@@ -51,7 +57,7 @@ def test_config_builds_with_a_local_model(path, tiny_sd, tiny_clip, tiny_blip):
     model = MODELS.build(cfg.model)
     n = EXPECTED_CLASSES[osp.basename(path)]
     if model.vocabulary_from_config:
-        assert model.num_classes == n
+        assert model.num_output_classes == n
     # the dataset's class count matches the prompt vocabulary (what VocabularyHook checks at run time)
     ds_cfg = cfg.test_dataloader.dataset
     ds_cfg = ds_cfg.datasets[0] if ds_cfg.type == 'ConcatDataset' else ds_cfg

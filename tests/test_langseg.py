@@ -1,0 +1,191 @@
+"""The report's methods (paper 004) and DiffSeg: self-attention aggregation, KL merging, spectral clusters,
+cluster labelling, CA_CLIP with the VOC background, AggGEM's product, AggSD's prompts, and the 171 -> 27 map."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmseg_trainfree.models.segmentors.langseg import cluster_scores, spectral_clusters
+from mmseg_trainfree.models.utils.attention_merging import (aggregate_self_attention, anchor_grid, merge_attention,
+                                                            symmetric_kl)
+from mmseg_trainfree.models.utils.class_groups import load_class_groups, reduce_to_groups
+from mmseg_trainfree.registry import MODELS
+
+CLASSES = ['background', 'cat', 'dog', 'tv monitor']
+PRE = dict(type='SegDataPreProcessor', mean=[127.5] * 3, std=[127.5] * 3, bgr_to_rgb=True)
+
+
+def gem_clip(tiny_clip):
+    return dict(type='GEMBackbone', **{k: v for k, v in tiny_clip.items() if k != 'short_side'}, image_size=(32, 32),
+                gem_depth=2)
+
+
+def sd(model_id):
+    return dict(type='StableDiffusionBackbone', model_id=model_id, dtype='float32')
+
+
+def planted_attention(groups: list[list[int]], n: int, noise: float = 0.02, seed: int = 0) -> torch.Tensor:
+    """(n, n) row-stochastic maps: each position attends uniformly to its own group, plus a little noise."""
+    g = torch.Generator().manual_seed(seed)
+    sa = noise * torch.rand(n, n, generator=g)
+    for members in groups:
+        idx = torch.tensor(members)
+        sa[idx[:, None], idx[None]] += 1.0 / len(members)
+    return sa / sa.sum(1, keepdim=True)
+
+
+def test_anchor_grid_is_diffsegs():
+    grid = anchor_grid(16, (64, 64))
+    rows, cols = grid // 64, grid % 64
+    assert len(grid) == 256 and rows.unique().tolist() == list(range(1, 62, 4)) == cols.unique().tolist()
+
+
+def test_symmetric_kl_equals_the_definition():
+    a, b = torch.rand(4, 10).softmax(-1), torch.rand(6, 10).softmax(-1)
+    direct = torch.stack([torch.stack([0.5 * (x * (x / y).log()).sum() + 0.5 * (y * (y / x).log()).sum() for y in b])
+                          for x in a])
+    assert torch.allclose(symmetric_kl(a, b), direct, atol=1e-5) and torch.allclose(symmetric_kl(a, a).diag(),
+                                                                                   torch.zeros(4), atol=1e-5)
+
+
+def test_kl_merging_recovers_planted_groups():
+    """Three planted groups on an 8 x 8 grid (top half, bottom-left, bottom-right): merging from a 4 x 4 anchor
+    grid gives three proposals whose argmax is the planted partition."""
+    labels = torch.zeros(8, 8, dtype=torch.long)
+    labels[4:, :4], labels[4:, 4:] = 1, 2
+    groups = [(labels.flatten() == k).nonzero()[:, 0].tolist() for k in range(3)]
+    sa = planted_attention(groups, 64)
+    proposals = merge_attention(sa, anchor_grid(4, (8, 8)), [1.0, 1.0, 1.0])
+    assert len(proposals) == 3 and torch.allclose(proposals.sum(1), torch.ones(3))
+    found = proposals.argmax(0)
+    for k in range(3):  # each planted group maps to one proposal, and different groups to different ones
+        assert found[labels.flatten() == k].unique().numel() == 1
+    assert found.unique().numel() == 3
+    assert len(merge_attention(sa, anchor_grid(4, (8, 8)), [1e-6])) == 16  # nothing merges below ~0
+
+
+def test_spectral_clusters_recover_block_diagonal_blocks():
+    groups = [list(range(0, 10)), list(range(10, 30)), list(range(30, 36))]
+    ids = spectral_clusters(planted_attention(groups, 36, seed=1), num_vectors=3, num_clusters=3)
+    for members in groups:
+        assert ids[members].unique().numel() == 1
+    assert ids.unique().numel() == 3
+
+
+def test_self_attention_aggregation_equals_a_hand_computation():
+    """Two resolutions on a 4 x 4 latent: fine maps as they are, 2 x 2 maps with keys upsampled and
+    renormalised and queries repeated, weighted 4:2 / 6."""
+    fine = torch.rand(1, 16, 16).softmax(-1)
+    coarse = torch.rand(1, 4, 4).softmax(-1)
+    out = aggregate_self_attention({16: fine, 4: coarse}, (4, 4))
+    up = F.interpolate(coarse.view(4, 1, 2, 2), (4, 4), mode='bilinear', align_corners=False).view(4, 16)
+    up = up / up.sum(1, keepdim=True)
+    hand = torch.zeros(16, 16)
+    for y in range(4):
+        for x in range(4):
+            hand[y * 4 + x] = 4 / 6 * fine[0, y * 4 + x] + 2 / 6 * up[(y // 2) * 2 + x // 2]
+    assert torch.allclose(out[0], hand, atol=1e-6) and torch.allclose(out.sum(-1), torch.ones(1, 16))
+
+
+def test_cluster_scores_label_each_cluster_by_its_mean():
+    clusters = torch.tensor([[0, 0, 1], [1, 1, 2]])
+    cross = torch.rand(3, 2, 3)
+    out = cluster_scores(clusters, cross)
+    for k in range(3):
+        mask = clusters == k
+        assert torch.allclose(out[:, mask], cross[:, mask].mean(1, keepdim=True).expand(-1, int(mask.sum())))
+
+
+def test_reduce_to_groups_and_the_171_to_27_table_on_a_fixture(tmp_path):
+    """Fine scores reduced by max per coarse class; on the COCO fixture, one-hot scores of the 171-id ground
+    truth reduce to exactly the 27-class ground truth the COCOStuff27Dataset loads."""
+    logits = torch.tensor([[[1.], [5.], [2.], [7.]]]).view(1, 4, 1, 1)
+    assert reduce_to_groups(logits, [1, 0, 1, 0]).flatten().tolist() == [7., 2.]
+    from mmseg_trainfree.registry import DATASETS
+    from mmseg_trainfree.testing import write_benchmark_fixture
+    write_benchmark_fixture('coco_stuff27_full', str(tmp_path / 'data'))
+    root = str(tmp_path / 'data/coco_stuff164k')
+    prefix = dict(img_path='images/val2017', seg_map_path='annotations/val2017')
+    pipeline = [dict(type='LoadSegAnnotations')]
+    fine = DATASETS.build(dict(type='COCOStuffDataset', data_root=root, data_prefix=prefix, pipeline=pipeline))
+    coarse = DATASETS.build(dict(type='COCOStuff27Dataset', data_root=root, data_prefix=prefix, pipeline=pipeline))
+    groups = load_class_groups('mmseg_trainfree.datasets.meta.coco:TRAINID171_TO_COARSE27')
+    assert len(groups) == 171 and max(groups) == 26
+    for i in range(len(fine)):
+        ids = torch.from_numpy(fine[i]['gt_seg_map'].astype(np.int64))
+        valid = ids != 255
+        scores = F.one_hot(ids.clamp(max=170), 171).permute(2, 0, 1)[None].float()
+        mapped = reduce_to_groups(scores, groups).argmax(1)[0]
+        expected = torch.from_numpy(coarse[i]['gt_seg_map'].astype(np.int64))
+        assert valid.any() and torch.equal(mapped[valid], expected[valid]) and (expected[~valid] == 255).all()
+    with pytest.raises(ValueError, match='package.module:TABLE'):
+        load_class_groups('mmseg_trainfree.datasets.meta.coco:NO_SUCH_TABLE')
+
+
+def test_gem_cross_attention_and_voc_background(tiny_clip):
+    model = MODELS.build(dict(type='GEM', clip=gem_clip(tiny_clip), class_names=CLASSES, background_index=0,
+                              temperature=0.1, data_preprocessor=PRE))
+    x = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    with torch.no_grad():
+        ca = model.clip_cross_attention(x)
+        z = model.clip.dense_features(x)[0]
+        y = model.clip.class_embeddings([['cat'], ['dog'], ['tv monitor']], ['a photo of a {}.'])
+        hand = (torch.einsum('ehw,ce->chw', z, y) / 0.1).softmax(0)
+        logits = model.inference(x, [{}])
+    assert torch.allclose(ca[0, 1:], hand, atol=1e-5)
+    assert torch.allclose(ca[0, 0], 1 - hand.max(0)[0] - 0.8, atol=1e-5)
+    assert logits.shape == (1, 4, 40, 48)
+
+
+def test_agggem_is_the_self_attention_product(tiny_sd, tiny_clip):
+    model = MODELS.build(dict(type='AggGEM', backbone=sd(tiny_sd), clip=gem_clip(tiny_clip), class_names=CLASSES,
+                              background_index=0, image_size=(64, 64), data_preprocessor=PRE))
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    with torch.no_grad():
+        sa, hw = model.self_attention(x)
+        ca = F.interpolate(model.clip_cross_attention(x), hw, mode='bilinear', align_corners=False)[0].flatten(1)
+        out = model.encode_decode(x, [{}])
+    assert hw == (8, 8) and torch.allclose(sa.sum(-1), torch.ones(1, 64), atol=1e-5)
+    hand = torch.stack([sum(sa[0, j] * ca[c, j] for j in range(64)) for c in range(4)]).view(1, 4, 8, 8)
+    assert torch.allclose(out, F.interpolate(hand, (32, 32), mode='bilinear', align_corners=False), atol=1e-5)
+
+
+def test_aggsd_prompts_split_at_77_tokens_and_labels_restrict_the_prediction(tiny_sd):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    names = ['background'] + [f'class number {i}' for i in range(30)]  # 3 tokens each: 30 do not fit in one prompt
+    model = MODELS.build(dict(type='AggSD', backbone=sd(tiny_sd), class_names=names, background_index=0,
+                              image_size=(64, 64), data_preprocessor=PRE))
+    texts, spans = model.prompts(list(range(1, 31)))
+    tok = model.backbone.tokenizer
+    assert len(texts) == 2 and sum(len(e) for e in spans) == 30
+    for text, entries in zip(texts, spans):
+        ids = tok(text).input_ids
+        assert len(ids) <= 77
+        for c, positions in entries:  # the recorded positions hold the class name's tokens
+            assert ids[positions[0]:positions[-1] + 1] == tok(names[c]).input_ids[1:-1]
+    assert texts[0].startswith('a photo of class number 0, class number 1, ') and ' and class number ' in texts[0]
+    model = MODELS.build(dict(type='AggSD', backbone=sd(tiny_sd), class_names=CLASSES, background_index=0,
+                              image_size=(64, 64), data_preprocessor=PRE))
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    sample = SegDataSample(metainfo=dict(ori_shape=(32, 32), img_shape=(32, 32), pad_shape=(32, 32),
+                                         padding_size=[0, 0, 0, 0]))
+    gt = torch.zeros(1, 32, 32, dtype=torch.long)
+    gt[:, 10:] = 3
+    sample.gt_sem_seg = PixelData(data=gt)
+    with torch.no_grad():
+        [out] = model.predict(x, [sample])
+    assert (out.seg_logits.data[[1, 2]] == -1).all() and set(out.pred_sem_seg.data.unique().tolist()) <= {0, 3}
+    assert model.backbone.unet_evaluations == 1  # one prompt: "a photo of tv monitor"
+
+
+def test_diffseg_segments_are_its_prediction(tiny_sd):
+    model = MODELS.build(dict(type='DiffSeg', backbone=sd(tiny_sd), num_points=4, kl_threshold=[1e-6],
+                              image_size=(64, 64), data_preprocessor=PRE))
+    x = torch.rand(2, 3, 32, 40) * 2 - 1
+    with torch.no_grad():
+        logits = model.inference(x, [{}, {}])
+    assert logits.shape == (2, 16, 32, 40) and model.backbone.unet_calls == 1
+    with pytest.raises(ValueError, match='slide'):
+        MODELS.build(dict(type='DiffSeg', backbone=sd(tiny_sd), test_cfg=dict(mode='slide', crop_size=(8, 8),
+                                                                               stride=(4, 4))))
