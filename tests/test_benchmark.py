@@ -49,3 +49,18 @@ def test_benchmark_counts_diffsegmenter(config, options, rows, captions, tiny_sd
                              '--cfg-options', 'model.image_size=[64,64]', 'model.captioner.max_new_tokens=4', *options])
     assert result['unet_evaluations_per_image'] == rows and result['unet_calls_per_image'] == rows / 23 * 3
     assert result['candidates_per_image'] == 20 and result.get('captions_per_image') == captions
+
+
+@pytest.mark.parametrize('config,rows,clip_passes', [('gem_voc.py', 0, 1), ('agggem_voc.py', 1, 1),
+                                                     ('aggsd_voc.py', 1, 0), ('diffseg_cocostuff27.py', 1, 0),
+                                                     ('aggsd_cocostuff27.py', 6, 0)])
+def test_benchmark_counts_langseg(config, rows, clip_passes, tiny_sd, monkeypatch):
+    """One CLIP pass for the GEM methods, one UNet row per prompt; AggSD gets every class as an image label
+    (its worst case): 20 VOC names fit one prompt, COCO-Stuff's 171 need 6."""
+    monkeypatch.setenv('MMSEG_TRAINFREE_CACHE', osp.dirname(tiny_sd))
+    options = [] if config.startswith('gem_') else ['model.image_size=[64,64]']
+    if config.startswith('diffseg_'):
+        options.append('model.num_points=4')
+    result = benchmark.main([osp.join(REPO, 'configs', config), '--model-size', 'tiny', '--num-images', '1',
+                             '--warmup', '0', '--image-size', '64', '64'] + (['--cfg-options', *options] if options else []))
+    assert result['unet_evaluations_per_image'] == rows and result['clip_image_passes_per_image'] == clip_passes

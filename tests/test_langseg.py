@@ -66,10 +66,11 @@ def test_kl_merging_recovers_planted_groups():
 
 def test_spectral_clusters_recover_block_diagonal_blocks():
     groups = [list(range(0, 10)), list(range(10, 30)), list(range(30, 36))]
-    ids = spectral_clusters(planted_attention(groups, 36, seed=1), num_vectors=3, num_clusters=3)
-    for members in groups:
-        assert ids[members].unique().numel() == 1
-    assert ids.unique().numel() == 3
+    for svd in ('full', 'lowrank'):
+        ids = spectral_clusters(planted_attention(groups, 36, seed=1), num_vectors=3, num_clusters=3, svd=svd)
+        for members in groups:
+            assert ids[members].unique().numel() == 1
+        assert ids.unique().numel() == 3
 
 
 def test_self_attention_aggregation_equals_a_hand_computation():

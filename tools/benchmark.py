@@ -1,5 +1,6 @@
-"""Measure a training-free segmentor: latency, UNet evaluations (batch rows) and calls per image, modulated
-branch-steps per image (EmerDiff), captions and candidate classes per image (DiffSegmenter), peak memory.
+"""Measure a training-free segmentor: latency, UNet evaluations (batch rows) and calls per image, CLIP image
+encoder passes per image, modulated branch-steps per image (EmerDiff), captions and candidate classes per image
+(DiffSegmenter), peak memory.
 
     python tools/benchmark.py CONFIG [--model-size tiny|full|config] [--num-images 3] [--image-size 512 512]
 
@@ -65,10 +66,12 @@ def use_random_models(node, model_size: str) -> None:
         node.update(model_id=random_stable_diffusion(model_size), local_files_only=True)
     elif kind == 'BlipCaptioner':
         node.update(model_id=random_blip(model_size), local_files_only=True)
-    elif kind == 'OpenCLIPBackbone':
+    elif kind in ('OpenCLIPBackbone', 'GEMBackbone'):
         if model_size == 'tiny':
             name, checkpoint, config_dir = random_open_clip()
             node.update(model_name=name, pretrained=checkpoint, model_config_dir=config_dir)
+            if kind == 'GEMBackbone':  # the tiny ViT: 32 px, 2 blocks
+                node.update(image_size=(32, 32), gem_depth=2)
         else:
             node.update(pretrained=None)  # open_clip's architecture, random weights
     for value in node.values():
@@ -88,13 +91,18 @@ def build_model(cfg: Config, model_size: str, device: str):
 def benchmark(model, image_size, num_images: int, warmup: int, device: str) -> dict:
     g = torch.Generator().manual_seed(0)
     images = [torch.rand(1, 3, *image_size, generator=g) * 2 - 1 for _ in range(num_images + warmup)]
-    meta = [dict(ori_shape=tuple(image_size), img_shape=tuple(image_size))]
+    # weakly supervised methods (AggSD, DiffSegmenter with image labels) get every class: their worst case
+    meta = [dict(ori_shape=tuple(image_size), img_shape=tuple(image_size),
+                 image_labels=list(range(getattr(model, 'num_output_classes', model.num_classes))))]
     sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
     for x in images[:warmup]:
         model.inference(x.to(device), meta)
     if device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
-    evals0, calls0, times = model.backbone.unet_evaluations, model.backbone.unet_calls, []
+    sd = getattr(model, 'backbone', None)
+    clips = [m for m in model.modules() if hasattr(m, 'image_passes')]
+    evals0, calls0, times = (sd.unet_evaluations, sd.unet_calls, []) if sd is not None else (0, 0, [])
+    clip0 = sum(m.image_passes for m in clips)
     branch0 = getattr(model, 'branch_steps', 0)
     captioner = getattr(model, 'captioner', None)
     captions0 = (captioner.num_captions, captioner.num_generate_calls) if captioner is not None else (0, 0)
@@ -108,8 +116,9 @@ def benchmark(model, image_size, num_images: int, warmup: int, device: str) -> d
     t = torch.tensor(times)
     return dict(images=num_images, image_size=list(image_size), classes=model.num_classes,
                 latency_s_mean=round(t.mean().item(), 4), latency_s_std=round(t.std().item() if num_images > 1 else 0., 4),
-                unet_evaluations_per_image=(model.backbone.unet_evaluations - evals0) / num_images,
-                unet_calls_per_image=(model.backbone.unet_calls - calls0) / num_images,
+                unet_evaluations_per_image=((sd.unet_evaluations - evals0) / num_images) if sd is not None else 0,
+                unet_calls_per_image=((sd.unet_calls - calls0) / num_images) if sd is not None else 0,
+                clip_image_passes_per_image=(sum(m.image_passes for m in clips) - clip0) / num_images,
                 branch_steps_per_image=(getattr(model, 'branch_steps', 0) - branch0) / num_images,
                 **(dict(candidates_per_image=(model.candidates_seen - candidates0) / num_images)
                    if hasattr(model, 'candidates_seen') else {}),
@@ -128,7 +137,7 @@ def main(argv=None):
     image_size = args.image_size or ((64, 96) if args.model_size == 'tiny' else (512, 512))
     model = build_model(cfg, args.model_size, args.device)
     result = dict(config=osp.basename(args.config), method=type(model).__name__, model_size=args.model_size,
-                  device=args.device, dtype=str(model.backbone.dtype).replace('torch.', ''),
+                  device=args.device, dtype=str(next(model.parameters()).dtype).replace('torch.', ''),
                   test_mode=model.test_cfg.get('mode', 'whole'),
                   **benchmark(model, image_size, args.num_images, args.warmup, args.device))
     print('| ' + ' | '.join(result) + ' |\n|' + '---|' * len(result) + '\n| '

@@ -84,6 +84,7 @@ class GEMBackbone(OpenCLIPBackbone):
         projection into the text space, for RGB ``images`` in [-1, 1]; the GEM path is None if ``gem`` is off."""
         visual = self.model.visual
         dtype = visual.conv1.weight.dtype
+        self.image_passes += images.shape[0]
         x = ((images.float() + 1) / 2 - self.mean) / self.std
         if tuple(x.shape[2:]) != self.image_size:
             x = F.interpolate(x, self.image_size, mode='bicubic', align_corners=False, antialias=True)

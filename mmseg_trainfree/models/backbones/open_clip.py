@@ -62,6 +62,7 @@ class OpenCLIPBackbone(BaseModule):
         self.model = model.to(device or 'cpu', resolve_dtype(dtype)).eval().requires_grad_(False)
         self.tokenizer = open_clip.get_tokenizer(model_name)
         self.short_side, self.keep_residual = int(short_side), keep_residual
+        self.image_passes = 0  # images through the vision encoder so far (tools/benchmark.py)
         self.register_buffer('mean', torch.tensor(OPENAI_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('std', torch.tensor(OPENAI_STD).view(1, 3, 1, 1), persistent=False)
 
@@ -82,6 +83,7 @@ class OpenCLIPBackbone(BaseModule):
         """MaskCLIP pixel embeddings (B, E, h, w), L2-normalised, of RGB ``images`` in [-1, 1]."""
         visual = self.model.visual
         dtype = visual.conv1.weight.dtype
+        self.image_passes += images.shape[0]
         x = ((images.float() + 1) / 2 - self.mean) / self.std
         x = F.interpolate(x, self.input_size(*x.shape[2:]), mode='bicubic', align_corners=False)
         x = visual.conv1(x.to(dtype))
@@ -118,6 +120,7 @@ class OpenCLIPBackbone(BaseModule):
         transform does: short side resized to the model's input size (bicubic), centre crop."""
         visual = self.model.visual
         size = visual.image_size if isinstance(visual.image_size, (tuple, list)) else (visual.image_size,) * 2
+        self.image_passes += images.shape[0]
         x = ((images.float() + 1) / 2 - self.mean) / self.std
         scale = max(size[0] / x.shape[2], size[1] / x.shape[3])
         hw = (max(size[0], round(x.shape[2] * scale)), max(size[1], round(x.shape[3] * scale)))

@@ -32,10 +32,21 @@ def cluster_scores(clusters: Tensor, cross: Tensor) -> Tensor:
     return means[:, ids].view_as(cross)
 
 
+SVD_SOLVERS = ('full', 'lowrank')
+
+
 def spectral_clusters(self_attention: Tensor, num_vectors: int, num_clusters: int, seed: int = 0,
-                      iters: int = 50) -> Tensor:
-    """SpecClust: k-means on the first ``num_vectors`` left singular vectors of one (N, N) self-attention."""
-    u = torch.linalg.svd(self_attention.float())[0][:, :num_vectors]
+                      iters: int = 50, svd: str = 'full') -> Tensor:
+    """SpecClust: k-means on the first ``num_vectors`` left singular vectors of one (N, N) self-attention;
+    ``svd='lowrank'`` computes only those (randomised, seeded) instead of the full decomposition."""
+    a = self_attention.float()
+    if svd == 'lowrank':
+        torch.manual_seed(seed)
+        u = torch.svd_lowrank(a, q=min(num_vectors + 10, min(a.shape)), niter=6)[0][:, :num_vectors]
+    elif svd == 'full':
+        u = torch.linalg.svd(a)[0][:, :num_vectors]
+    else:
+        raise ValueError(f'svd must be one of {SVD_SOLVERS}, got {svd!r}')
     return kmeans(u, num_clusters, iters, seed)[0]
 
 
@@ -206,14 +217,19 @@ class SpecClust(DiffSegClust):
     k-means into ``num_clusters`` (20) at SD's latent grid, nearest-upsampled; clusters labelled as DiffSegClust.
 
     Args:''' + _CLIP_DOC + _SD_DOC + '''
-        num_vectors / num_clusters / kmeans_iters: the SVD and k-means settings.'''
+        num_vectors / num_clusters / kmeans_iters: the SVD and k-means settings.
+        svd: 'full' (exact, the report's) or 'lowrank' (randomised, only the leading vectors; faster on CPU).'''
 
-    def __init__(self, *args, num_vectors: int = 20, num_clusters: int = 20, kmeans_iters: int = 50, **kwargs):
+    def __init__(self, *args, num_vectors: int = 20, num_clusters: int = 20, kmeans_iters: int = 50,
+                 svd: str = 'full', **kwargs):
+        if svd not in SVD_SOLVERS:
+            raise ValueError(f'SpecClust.svd must be one of {SVD_SOLVERS}, got {svd!r}')
         super().__init__(*args, **kwargs)
         self.num_vectors, self.num_clusters, self.kmeans_iters = int(num_vectors), int(num_clusters), int(kmeans_iters)
+        self.svd = svd
 
     def clusters(self, sa: Tensor, hw: tuple[int, int], size: tuple[int, int]) -> Tensor:
-        ids = spectral_clusters(sa, self.num_vectors, self.num_clusters, self.seed, self.kmeans_iters)
+        ids = spectral_clusters(sa, self.num_vectors, self.num_clusters, self.seed, self.kmeans_iters, self.svd)
         return F.interpolate(ids.view(1, 1, *hw).float(), size, mode='nearest')[0, 0].long()
 
 
