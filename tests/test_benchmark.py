@@ -61,6 +61,7 @@ def test_benchmark_counts_langseg(config, rows, clip_passes, tiny_sd, monkeypatc
     options = [] if config.startswith('gem_') else ['model.image_size=[64,64]']
     if config.startswith('diffseg_'):
         options.append('model.num_points=4')
-    result = benchmark.main([osp.join(REPO, 'configs', config), '--model-size', 'tiny', '--num-images', '1',
-                             '--warmup', '0', '--image-size', '64', '64'] + (['--cfg-options', *options] if options else []))
+    args = [osp.join(REPO, 'configs', config), '--model-size', 'tiny', '--num-images', '1', '--warmup', '0',
+            '--image-size', '64', '64']
+    result = benchmark.main(args + (['--cfg-options', *options] if options else []))
     assert result['unet_evaluations_per_image'] == rows and result['clip_image_passes_per_image'] == clip_passes

@@ -183,9 +183,9 @@ def test_category_filter_prompts_only_the_kept_classes(tiny_sd, tiny_blip, tiny_
     assert model.backbone.unet_evaluations == (2 if top == 2 else 1)  # dog + puppy, or one prompt
     with pytest.raises(ValueError, match='needs a captioner'):
         diffsegmenter(tiny_sd, category_filter=dict(type='CategoryFilter'))
+    clip_only = dict(type='CategoryFilter', use_caption=False, clip=dict(type='OpenCLIPBackbone', **tiny_clip))
     with pytest.raises(ValueError, match='set one'):
-        diffsegmenter(tiny_sd, use_image_labels=True, category_filter=dict(type='CategoryFilter', use_caption=False,
-                                                                            clip=dict(type='OpenCLIPBackbone', **tiny_clip)))
+        diffsegmenter(tiny_sd, use_image_labels=True, category_filter=clip_only)
 
 
 def test_dense_crf_sharpens_noisy_probabilities_along_the_image_edge(tiny_sd):

@@ -9,8 +9,8 @@ from conftest import REPO
 
 from mmseg_trainfree.testing import write_benchmark_fixture
 
-CONFIGS = sorted(osp.basename(p) for pattern in ('gem_*', 'agggem_*', 'diffsegclust_*', 'specclust_*', 'aggsd_*',
-                                                 'diffseg_*') for p in glob.glob(osp.join(REPO, 'configs', pattern + '.py')))
+METHODS = ('gem', 'agggem', 'diffsegclust', 'specclust', 'aggsd', 'diffseg')
+CONFIGS = sorted(osp.basename(p) for m in METHODS for p in glob.glob(osp.join(REPO, 'configs', f'{m}_*.py')))
 FIXTURES = ('pascal_voc12', 'pascal_context_59', 'coco_stuff27', 'cityscapes27')
 
 

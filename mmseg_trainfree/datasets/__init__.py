@@ -12,6 +12,6 @@ from .transforms import LoadImage, LoadSegAnnotations, read_label_map
 
 __all__ = ['ADE20K847Dataset', 'RemappedSegDataset', 'make_lut', 'check_config_datasets', 'check_dataset_paths',
            'Cityscapes27Dataset', 'COCO2014ObjectDataset', 'COCOObjectDataset', 'COCOStuff27Dataset',
-           'CenterSquareCropResize', 'ResizeShortCenterCrop', 'ResizeToSquare', 'PascalContext459Dataset', 'PascalVOC20Dataset',
-           'Potsdam3Dataset', 'SHAPES_CLASSES', 'ShapesDataset', 'generate_shapes_dataset', 'LoadImage',
-           'LoadSegAnnotations', 'read_label_map']
+           'CenterSquareCropResize', 'ResizeShortCenterCrop', 'ResizeToSquare', 'PascalContext459Dataset',
+           'PascalVOC20Dataset', 'Potsdam3Dataset', 'SHAPES_CLASSES', 'ShapesDataset', 'generate_shapes_dataset',
+           'LoadImage', 'LoadSegAnnotations', 'read_label_map']

@@ -239,7 +239,8 @@ def write_blip(out_dir: str, size: Literal['tiny', 'full'] = 'tiny', seed: int =
     tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
     tokenizer.add_special_tokens({'bos_token': '[DEC]'})  # as BLIP's: the decoder's start token, skipped in decoding
     side = 384 if size == 'full' else 32
-    image_processor = BlipImageProcessor(size=dict(height=side, width=side), image_mean=[0.48145466, 0.4578275, 0.40821073],
+    image_processor = BlipImageProcessor(size=dict(height=side, width=side),  # BLIP's CLIP normalisation
+                                         image_mean=[0.48145466, 0.4578275, 0.40821073],
                                          image_std=[0.26862954, 0.26130258, 0.27577711])
     BlipProcessor(image_processor, tokenizer).save_pretrained(out_dir)
     torch.manual_seed(seed)

@@ -9,5 +9,5 @@ from .maskclip import MaskCLIP, MaskCLIPEmerDiff
 from .maskdiffusion import MaskDiffusion
 from .maskdiffusion_unsup import UnsupervisedMaskDiffusion
 
-__all__ = ['TrainingFreeSegmentor', 'AggGEM', 'AggSD', 'DiffSeg', 'DiffSegClust', 'DiffSegmenter', 'DiffusionFeatureSegmentor',
-           'EmerDiff', 'GEM', 'MaskCLIP', 'MaskCLIPEmerDiff', 'MaskDiffusion', 'SpecClust', 'UnsupervisedMaskDiffusion']
+__all__ = ['TrainingFreeSegmentor', 'AggGEM', 'AggSD', 'DiffSeg', 'DiffSegClust', 'DiffSegmenter',
+           'DiffusionFeatureSegmentor', 'EmerDiff', 'GEM', 'MaskCLIP', 'MaskCLIPEmerDiff', 'MaskDiffusion', 'SpecClust', 'UnsupervisedMaskDiffusion']

@@ -151,13 +151,16 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
             prefixes = [self.prompt_template.format(name) for _, name in entries]
             return self.encode_entries(entries, self.captioner.caption(to_uint8_images(image[None])[0], prefixes))
         text, spans, entry_class = self.prompts()
-        rows = [i for i, c in enumerate(entry_class.tolist()) if c in set(candidates)]
+        wanted = set(candidates)
+        rows = [i for i, c in enumerate(entry_class.tolist()) if c in wanted]
         return text[rows], [spans[i] for i in rows], entry_class[rows]
 
     # Candidate classes
     def _metas(self, inputs: Tensor, data_samples: SampleList = None) -> list[dict]:
         metas = super()._metas(inputs, data_samples)
-        return attach_image_labels(metas, data_samples, self.num_classes, 'use_image_labels') if self.use_image_labels else metas
+        if not self.use_image_labels:
+            return metas
+        return attach_image_labels(metas, data_samples, self.num_classes, 'use_image_labels')
 
     def candidates(self, image: Tensor, meta: dict) -> list[int]:
         """The prompted classes that are candidates of one image (3, H, W)."""

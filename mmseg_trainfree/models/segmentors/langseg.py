@@ -324,7 +324,8 @@ class AggSD(DiffusionFeatureSegmentor):
             column = {int(k): j for j, k in enumerate(key_index)}
             sa, ca = sd_attention(self.backbone, latents[b:b + 1].expand(len(texts), -1, -1, -1), self.timestep,
                                   text, self.self_attn_layers, self.cross_attn_layers, key_index)
-            maps = [(c, ca[row, [column[t] for t in s]].mean(0)) for row, entries in enumerate(spans) for c, s in entries]
+            maps = [(c, ca[row, [column[t] for t in s]].mean(0))
+                    for row, entries in enumerate(spans) for c, s in entries]
             if self.background_index is not None:
                 maps.append((self.background_index, ca[:, column[0]].mean(0)))  # [SOS], averaged over prompts
             classes = [c for c, _ in maps]
