@@ -8,6 +8,7 @@ off without removing it (e.g. EmerDiff modulates at one timestep only).
 from __future__ import annotations
 
 import fnmatch
+import math
 from typing import Iterable, Optional, Sequence
 
 from torch import Tensor
@@ -68,3 +69,12 @@ class AttentionHook:
 
     def on_output(self, layer: str, hidden: Tensor) -> None:
         pass
+
+
+def spatial_shape(num_queries: int, latent_hw: tuple[int, int]) -> tuple[int, int]:
+    """(h, w) of a layer with ``num_queries`` positions in a UNet on a ``latent_hw`` latent."""
+    factor = round(math.sqrt(latent_hw[0] * latent_hw[1] / num_queries))
+    h, w = math.ceil(latent_hw[0] / factor), math.ceil(latent_hw[1] / factor)
+    if h * w != num_queries:
+        raise ValueError(f'cannot place {num_queries} queries on a {latent_hw} latent')
+    return h, w

@@ -13,11 +13,11 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from ...registry import MODELS
-from ..attention import AttentionAccumulator, AttentionRecorder, attention_hooks
+from ..attention import AttentionAccumulator, AttentionRecorder, attention_hooks, spatial_shape
 from ..captioners.blip import to_uint8_images
 from .base import attach_image_labels
 from .diffusion_base import DiffusionFeatureSegmentor
-from .maskdiffusion import merge_synonyms, normalize_maps, spatial_shape
+from .maskdiffusion import merge_synonyms, normalize_maps
 
 # The score of a class that is not a candidate of the image: below every min-max normalised score.
 NON_CANDIDATE_SCORE = -1.0

@@ -13,11 +13,10 @@ from torch import Tensor
 from torchvision.transforms import functional as TF
 
 from ...registry import MODELS
-from ..attention import AttentionRecorder, OutputModulator, ReferenceAttention, attention_hooks
+from ..attention import AttentionRecorder, OutputModulator, ReferenceAttention, attention_hooks, spatial_shape
 from ..utils.clustering import kmeans
 from ..utils.ddpm_inversion import DDPMSchedule, denoise_step, invert
 from .base import TrainingFreeSegmentor
-from .maskdiffusion import spatial_shape
 
 MODES = ('emerdiff', 'naive_upsample')
 FIRST_16_CROSS_ATTN = 'up_blocks.1.attentions.0.transformer_blocks.0.attn2'

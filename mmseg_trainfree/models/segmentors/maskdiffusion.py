@@ -2,7 +2,6 @@
 cross-attention, and per-pixel cosine argmax (paper 001, Sec. 3.2, Eq. 3-6)."""
 from __future__ import annotations
 
-import math
 from typing import Optional, Sequence
 
 import torch
@@ -10,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ...registry import MODELS
-from ..attention import AttentionRecorder, FeatureRecorder, attention_hooks
+from ..attention import AttentionRecorder, FeatureRecorder, attention_hooks, spatial_shape
 from ..utils.prompts import pack_prompts
 from .diffusion_base import DEFAULT_FEATURE_LAYERS, DiffusionFeatureSegmentor
 
@@ -59,15 +58,6 @@ def merge_synonyms(entry_maps: Tensor, entry_class: Tensor, num_classes: int) ->
     merged = entry_maps.new_zeros(entry_maps.shape[0], num_classes, *entry_maps.shape[2:])
     merged.index_add_(1, entry_class, entry_maps)
     return merged / torch.bincount(entry_class, minlength=num_classes).to(merged).view(1, -1, 1, 1)
-
-
-def spatial_shape(num_queries: int, latent_hw: tuple[int, int]) -> tuple[int, int]:
-    """(h, w) of a layer with ``num_queries`` positions in a UNet on a ``latent_hw`` latent."""
-    factor = round(math.sqrt(latent_hw[0] * latent_hw[1] / num_queries))
-    h, w = math.ceil(latent_hw[0] / factor), math.ceil(latent_hw[1] / factor)
-    if h * w != num_queries:
-        raise ValueError(f'cannot place {num_queries} queries on a {latent_hw} latent')
-    return h, w
 
 
 @MODELS.register_module()

@@ -5,12 +5,13 @@ All of it runs in torch on the maps' device; anchors are merged as batched matri
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ..attention import spatial_shape
 
 
 def aggregate_self_attention(means: dict[int, Tensor], latent_hw: tuple[int, int]) -> Tensor:
@@ -24,7 +25,7 @@ def aggregate_self_attention(means: dict[int, Tensor], latent_hw: tuple[int, int
     The sum is built row-block by row-block into one (B, N, N) tensor; no per-resolution N x N copy is kept.
     """
     h, w = latent_hw
-    sides = {n: attention_grid(n, latent_hw) for n in means}
+    sides = {n: spatial_shape(n, latent_hw) for n in means}
     total_side = sum(s[0] for s in sides.values())
     first = next(iter(means.values()))
     out = first.new_zeros(first.shape[0], h * w, h * w, dtype=torch.float32)
@@ -38,14 +39,6 @@ def aggregate_self_attention(means: dict[int, Tensor], latent_hw: tuple[int, int
         parent = ((ys * hr // h) * wr + xs * wr // w).flatten().to(m.device)  # coarse query of each fine one
         out.add_(up[:, parent], alpha=hr / total_side)
     return out
-
-
-def attention_grid(n: int, latent_hw: tuple[int, int]) -> tuple[int, int]:
-    factor = round(math.sqrt(latent_hw[0] * latent_hw[1] / n))
-    hr, wr = math.ceil(latent_hw[0] / factor), math.ceil(latent_hw[1] / factor)
-    if hr * wr != n:
-        raise ValueError(f'{n} attention positions do not tile a {latent_hw} latent')
-    return hr, wr
 
 
 def anchor_grid(num_points: int, hw: tuple[int, int]) -> Tensor:

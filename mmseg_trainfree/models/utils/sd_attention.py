@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..attention import AttentionAccumulator, AttentionRecorder, attention_hooks
-from .attention_merging import aggregate_self_attention, attention_grid
+from ..attention import AttentionAccumulator, AttentionRecorder, attention_hooks, spatial_shape
+from .attention_merging import aggregate_self_attention
 
 
 @torch.no_grad()
@@ -39,7 +39,7 @@ def sd_attention(backbone, latents: Tensor, timestep: int, text: Tensor, self_la
     by_size: dict[int, list[Tensor]] = {}
     for maps in recorder['probs'].values():
         by_size.setdefault(maps[0].shape[1], []).append(maps[0].float())
-    sides = {n: attention_grid(n, latent_hw) for n in by_size}
+    sides = {n: spatial_shape(n, latent_hw) for n in by_size}
     norm = sum(1 / s[0] for s in sides.values())
     cross = 0
     for n, maps in by_size.items():
