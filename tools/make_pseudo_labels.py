@@ -14,7 +14,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 import mmseg_trainfree  # noqa: E402,F401  (shims and registries before the config is parsed)
 from mmengine.runner import Runner  # noqa: E402
-from mmseg_trainfree.engine.cli import build_config, init_cpu_distributed, parse_args, test_arg_parser  # noqa: E402
+from mmseg_trainfree.engine.cli import (build_config, finish_distributed, init_cpu_distributed,  # noqa: E402
+                                        parse_args, test_arg_parser)
 from mmseg_trainfree.registry import MODELS  # noqa: E402
 
 
@@ -38,6 +39,7 @@ def main(argv=None):
                          f'(output_dir) and scores them; got {[e.get("type") for e in evaluators]}')
     init_cpu_distributed(args.launcher)
     metrics = Runner.from_cfg(cfg).test()
+    finish_distributed()
     print(f'pseudo-labels written to {args.out}')
     return metrics
 

@@ -10,14 +10,17 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 import mmseg_trainfree  # noqa: E402,F401  (shims and registries before the config is parsed)
 from mmengine.runner import Runner  # noqa: E402
-from mmseg_trainfree.engine.cli import build_config, init_cpu_distributed, parse_args  # noqa: E402
+from mmseg_trainfree.engine.cli import (build_config, finish_distributed, init_cpu_distributed,  # noqa: E402
+                                        parse_args)
 
 
 def main(argv=None):
     args = parse_args(argv)
     init_cpu_distributed(args.launcher)
     runner = Runner.from_cfg(build_config(args))
-    return runner.test()
+    metrics = runner.test()
+    finish_distributed()
+    return metrics
 
 
 if __name__ == '__main__':

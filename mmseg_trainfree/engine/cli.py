@@ -72,3 +72,12 @@ def init_cpu_distributed(launcher: str) -> None:
     if launcher != 'pytorch':
         raise RuntimeError(f'--launcher {launcher} without GPUs is not supported; use torchrun (tools/dist_test.sh)')
     dist.init_process_group('gloo')
+
+
+def finish_distributed() -> None:
+    """Leave the process group cleanly once testing is done. A gloo group left to interpreter exit can abort
+    a rank in teardown ("terminate called without an active exception") after its metrics were written."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
