@@ -41,8 +41,9 @@ def spectral_clusters(self_attention: Tensor, num_vectors: int, num_clusters: in
     ``svd='lowrank'`` computes only those (randomised, seeded) instead of the full decomposition."""
     a = self_attention.float()
     if svd == 'lowrank':
-        torch.manual_seed(seed)
-        u = torch.svd_lowrank(a, q=min(num_vectors + 10, min(a.shape)), niter=6)[0][:, :num_vectors]
+        with torch.random.fork_rng(devices=[a.device] if a.is_cuda else []):  # seeded, global RNG left alone
+            torch.manual_seed(seed)
+            u = torch.svd_lowrank(a, q=min(num_vectors + 10, min(a.shape)), niter=6)[0][:, :num_vectors]
     elif svd == 'full':
         u = torch.linalg.svd(a)[0][:, :num_vectors]
     else:
