@@ -117,3 +117,9 @@ def test_uncached_blip_offline_names_the_model_and_field(monkeypatch):
     with pytest.raises(ModelNotAvailableError, match='model.captioner.model_id') as e:
         BlipCaptioner('Salesforce/no-such-blip-model')
     assert 'Salesforce/no-such-blip-model' in str(e.value) and 'offline' in str(e.value)
+
+
+def test_unavailable_filter_clip_names_its_config_field(monkeypatch):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    with pytest.raises(ModelNotAvailableError, match='model.category_filter.clip.pretrained'):
+        CategoryFilter(clip=dict(type='OpenCLIPBackbone', model_name='ViT-B-16-quickgelu', pretrained='openai'))

@@ -48,9 +48,10 @@ class GEMBackbone(OpenCLIPBackbone):
                  model_config_dir: Optional[str] = None, image_size: Sequence[int] = (448, 448), gem_depth: int = 7,
                  ss_attn_iter: int = 1, ss_attn_temp: Optional[float] = None, gem: bool = True,
                  dtype: str = 'float32', device: Optional[str] = None, cache_dir: Optional[str] = None,
-                 init_cfg=None):
+                 config_field: str = 'model.clip', init_cfg=None):
         super().__init__(model_name, pretrained, model_config_dir, short_side=min(image_size), keep_residual=True,
-                         dtype=dtype, device=device, cache_dir=cache_dir, init_cfg=init_cfg)
+                         dtype=dtype, device=device, cache_dir=cache_dir, config_field=config_field,
+                         init_cfg=init_cfg)
         blocks = len(self.model.visual.transformer.resblocks)
         if not 1 <= gem_depth <= blocks + 1:
             raise ValueError(f'GEMBackbone.gem_depth must be in 1..{blocks + 1} (the ViT has {blocks} blocks), '

@@ -41,12 +41,13 @@ class OpenCLIPBackbone(BaseModule):
             keeping the aspect ratio; the positional embedding is interpolated to the patch grid.
         keep_residual: MaskCLIP's last block as in its official code: x + out_proj(v) then the MLP
             (True), or out_proj(v) alone (False, ClearCLIP's "MaskCLIP" reading).
+        config_field: where this backbone sits in the config, named by the error for an unavailable model.
     """
 
     def __init__(self, model_name: str = 'ViT-B-16-quickgelu', pretrained: Optional[str] = 'openai',
                  model_config_dir: Optional[str] = None, short_side: int = 448, keep_residual: bool = True,
                  dtype: str = 'float32', device: Optional[str] = None, cache_dir: Optional[str] = None,
-                 init_cfg=None):
+                 config_field: str = 'model.clip', init_cfg=None):
         super().__init__(init_cfg)
         import open_clip
         if model_config_dir is not None:
@@ -58,7 +59,7 @@ class OpenCLIPBackbone(BaseModule):
             raise ModelNotAvailableError(
                 f'open_clip model {model_name!r} with pretrained={pretrained!r} is not available ({e}). Download '
                 'it on a machine with hub access, or give a local checkpoint: --cfg-options '
-                'model.clip.pretrained=/path/to/open_clip_pytorch_model.bin') from e
+                f'{config_field}.pretrained=/path/to/open_clip_pytorch_model.bin') from e
         self.model = model.to(device or 'cpu', resolve_dtype(dtype)).eval().requires_grad_(False)
         self.tokenizer = open_clip.get_tokenizer(model_name)
         self.short_side, self.keep_residual = int(short_side), keep_residual

@@ -57,7 +57,7 @@ class CategoryFilter(BaseModule):
             raise ValueError(f'CategoryFilter.clip_threshold must be in (0, 1], got {clip_threshold}')
         self.use_caption, self.templates = use_caption, list(templates)
         self.clip_rule, self.clip_threshold = clip_rule, float(clip_threshold)
-        self.clip = MODELS.build(clip) if clip is not None else None
+        self.clip = MODELS.build(dict(clip, config_field='model.category_filter.clip')) if clip is not None else None
         self._text_cache: tuple[tuple, Tensor] | None = None
 
     def clip_classes(self, image: Tensor, class_names: Sequence[Sequence[str]], candidates: Sequence[int]) -> list[int]:
