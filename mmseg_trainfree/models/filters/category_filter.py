@@ -1,4 +1,4 @@
-"""DiffSegmenter's category filtering (paper 003, Sec. 3.3): per image, the classes its BLIP caption mentions,
+"""DiffSegmenter's category filtering (paper 003, Sec. 3 and 4.1): per image, the classes its BLIP caption mentions,
 united with the classes CLIP finds most likely; never an empty set."""
 from __future__ import annotations
 
