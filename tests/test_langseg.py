@@ -143,7 +143,7 @@ def test_agggem_is_the_self_attention_product(tiny_sd, tiny_clip):
                               background_index=0, image_size=(64, 64), data_preprocessor=PRE))
     x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
     with torch.no_grad():
-        sa, hw = model.self_attention(x)
+        sa, hw = model.self_attention(x, model.prompt, model.self_attn_layers)
         ca = F.interpolate(model.clip_cross_attention(x), hw, mode='bilinear', align_corners=False)[0].flatten(1)
         out = model.encode_decode(x, [{}])
     assert hw == (8, 8) and torch.allclose(sa.sum(-1), torch.ones(1, 64), atol=1e-5)

@@ -10,4 +10,5 @@ from .maskdiffusion import MaskDiffusion
 from .maskdiffusion_unsup import UnsupervisedMaskDiffusion
 
 __all__ = ['TrainingFreeSegmentor', 'AggGEM', 'AggSD', 'DiffSeg', 'DiffSegClust', 'DiffSegmenter',
-           'DiffusionFeatureSegmentor', 'EmerDiff', 'GEM', 'MaskCLIP', 'MaskCLIPEmerDiff', 'MaskDiffusion', 'SpecClust', 'UnsupervisedMaskDiffusion']
+           'DiffusionFeatureSegmentor', 'EmerDiff', 'GEM', 'MaskCLIP', 'MaskCLIPEmerDiff', 'MaskDiffusion',
+           'SpecClust', 'UnsupervisedMaskDiffusion']

@@ -11,7 +11,18 @@ from mmseg.models.segmentors import BaseSegmentor
 from mmseg.utils import OptConfigType, SampleList
 from torch import Tensor
 
+from ..utils.class_groups import ClassGroups, load_class_groups, reduce_to_groups
 from ..utils.vocabulary import ClassNames, parse_class_names
+
+# The score of a class that is not a candidate of the image (weakly supervised labels, category filtering):
+# below every min-max normalised score.
+NON_CANDIDATE_SCORE = -1.0
+
+
+def require_whole_mode(test_cfg: Optional[dict], why: str) -> None:
+    """Methods whose output is per input (clusters, masks) cannot stitch slide crops: refuse slide mode."""
+    if (test_cfg or {}).get('mode', 'whole') != 'whole':
+        raise ValueError(f"{why}, so slide crops would not agree: use test_cfg=dict(mode='whole')")
 
 
 def attach_image_labels(metas: list[dict], data_samples: SampleList, num_labels: int, method: str) -> list[dict]:
@@ -87,10 +98,17 @@ class TrainingFreeSegmentor(BaseSegmentor):
                                'or test with a dataset whose metainfo has `classes` (VocabularyHook).')
         return len(self.class_names)
 
+    class_groups: Optional[list[int]] = None
+
+    def set_class_groups(self, groups: Optional[ClassGroups]) -> None:
+        """Predict over the vocabulary (fine classes) and score over coarse ones: ``inference`` reduces the
+        logits to one channel per coarse class, the max of its fine classes (see ``utils.class_groups``)."""
+        self.class_groups = load_class_groups(groups) if groups is not None else None
+
     @property
     def num_output_classes(self) -> int:
-        """Channels of ``seg_logits``: the vocabulary, unless a method maps it to other classes."""
-        return self.num_classes
+        """Channels of ``seg_logits``: the vocabulary, or its coarse classes when ``class_groups`` is set."""
+        return max(self.class_groups) + 1 if self.class_groups is not None else self.num_classes
 
     # Training is not a thing here
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
@@ -129,8 +147,15 @@ class TrainingFreeSegmentor(BaseSegmentor):
 
     def inference(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         if self.test_cfg.get('mode', 'whole') == 'slide':
-            return self.slide_inference(inputs, batch_img_metas)[0]
-        return self.encode_decode(inputs, batch_img_metas)
+            logits = self.slide_inference(inputs, batch_img_metas)[0]
+        else:
+            logits = self.encode_decode(inputs, batch_img_metas)
+        if self.class_groups is None:
+            return logits
+        if len(self.class_groups) != self.num_classes:
+            raise ValueError(f'class_groups maps {len(self.class_groups)} fine classes but the vocabulary has '
+                             f'{self.num_classes}')
+        return reduce_to_groups(logits, self.class_groups)
 
     def slide_inference(self, inputs: Tensor, batch_img_metas: list[dict]) -> tuple[Tensor, Tensor]:
         """Logits averaged over overlapping crops, and the per-pixel crop count.

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ...registry import MODELS
 from ..utils.attention_merging import anchor_grid, merge_attention
-from ..utils.sd_attention import sd_attention
+from .base import require_whole_mode
 from .diffusion_base import DiffusionFeatureSegmentor
 
 
@@ -35,9 +35,7 @@ class DiffSeg(DiffusionFeatureSegmentor):
                  self_attn_layers: str | Sequence[str] = '*attn1', image_size: Optional[Sequence[int]] = (512, 512),
                  timestep: int = 300, add_noise: bool = False, seed: int = 0, test_cfg: Optional[dict] = None,
                  init_cfg=None):
-        if (test_cfg or {}).get('mode', 'whole') != 'whole':
-            raise ValueError("DiffSeg segments each input on its own, so slide crops would not agree: use "
-                             "test_cfg=dict(mode='whole') with an evaluation crop (CenterSquareCropResize)")
+        require_whole_mode(test_cfg, 'DiffSeg segments each input on its own')
         if num_points < 1 or not kl_threshold:
             raise ValueError(f'DiffSeg needs num_points >= 1 and one KL threshold per iteration, got {num_points}, '
                              f'{kl_threshold}')
@@ -56,10 +54,7 @@ class DiffSeg(DiffusionFeatureSegmentor):
 
     def proposals(self, inputs: Tensor) -> tuple[list[Tensor], tuple[int, int]]:
         """Per image, the merged attention proposals (K, h*w), and the latent grid (h, w)."""
-        latents = self.noisy_latents(self.resize_input(inputs))
-        text = self.backbone.encode_prompts([self.prompt]).expand(latents.shape[0], -1, -1)
-        sa, _ = sd_attention(self.backbone, latents, self.timestep, text, self.self_attn_layers)
-        hw = tuple(latents.shape[2:])
+        sa, hw = self.self_attention(inputs, self.prompt, self.self_attn_layers)
         anchors = anchor_grid(self.num_points, hw).to(sa.device)
         return [merge_attention(a, anchors, self.kl_threshold) for a in sa], hw
 

@@ -15,12 +15,9 @@ from torch import Tensor
 from ...registry import MODELS
 from ..attention import AttentionAccumulator, AttentionRecorder, attention_hooks, spatial_shape
 from ..captioners.blip import to_uint8_images
-from .base import attach_image_labels
+from .base import NON_CANDIDATE_SCORE, attach_image_labels
 from .diffusion_base import DiffusionFeatureSegmentor
 from .maskdiffusion import merge_synonyms, normalize_maps
-
-# The score of a class that is not a candidate of the image: below every min-max normalised score.
-NON_CANDIDATE_SCORE = -1.0
 
 
 def fuse_cross_attention(maps: Sequence[Tensor], weights: Sequence[float], size: tuple[int, int]) -> Tensor:

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ...registry import MODELS
+from ..utils.sd_attention import sd_attention
 from .base import TrainingFreeSegmentor
 
 DEFAULT_FEATURE_LAYERS = ('up_blocks.0.resnets.2', 'up_blocks.1.attentions.2', 'up_blocks.2.attentions.2')
@@ -59,3 +60,11 @@ class DiffusionFeatureSegmentor(TrainingFreeSegmentor):
         if not self.add_noise:
             return latents
         return self.backbone.add_noise(latents, self.timestep, noise=self.seeded_noise(latents))
+
+    def self_attention(self, inputs: Tensor, prompt: str,
+                       layers: str | Sequence[str]) -> tuple[Tensor, tuple[int, int]]:
+        """SD self-attention of one pass on the (noised) latent with ``prompt``, aggregated over ``layers`` with
+        DiffSeg's weighting: (B, N, N) at the latent resolution, and that resolution (h, w)."""
+        latents = self.noisy_latents(self.resize_input(inputs))
+        text = self.backbone.encode_prompts([prompt]).expand(latents.shape[0], -1, -1)
+        return sd_attention(self.backbone, latents, self.timestep, text, layers)[0], tuple(latents.shape[2:])

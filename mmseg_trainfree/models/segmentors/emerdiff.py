@@ -16,7 +16,7 @@ from ...registry import MODELS
 from ..attention import AttentionRecorder, OutputModulator, ReferenceAttention, attention_hooks, spatial_shape
 from ..utils.clustering import kmeans
 from ..utils.ddpm_inversion import DDPMSchedule, denoise_step, invert
-from .base import TrainingFreeSegmentor
+from .base import TrainingFreeSegmentor, require_whole_mode
 
 MODES = ('emerdiff', 'naive_upsample')
 FIRST_16_CROSS_ATTN = 'up_blocks.1.attentions.0.transformer_blocks.0.attn2'
@@ -95,9 +95,7 @@ class EmerDiff(TrainingFreeSegmentor):
             raise ValueError(f'max_batch must be >= 2 (the reference row and one branch), got {max_batch}')
         if modulation_position not in ('after_proj', 'before_proj'):
             raise ValueError(f"modulation_position must be 'after_proj' or 'before_proj', got {modulation_position!r}")
-        if (test_cfg or {}).get('mode', 'whole') != 'whole':
-            raise ValueError("EmerDiff's masks are per input, so slide crops would not agree: use "
-                             "test_cfg=dict(mode='whole') (the input is resized to about `pixels` pixels)")
+        require_whole_mode(test_cfg, "EmerDiff's masks are per input")
         super().__init__(data_preprocessor, None, test_cfg, init_cfg)
         self.backbone = MODELS.build(backbone)
         self.num_masks, self.pixels, self.num_inference_steps = int(num_masks), int(pixels), num_inference_steps

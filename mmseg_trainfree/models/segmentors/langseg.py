@@ -13,13 +13,12 @@ from torch import Tensor
 
 from ...registry import MODELS
 from ..utils.attention_merging import anchor_grid, merge_attention
-from ..utils.class_groups import ClassGroups, load_class_groups, reduce_to_groups
+from ..utils.class_groups import ClassGroups
 from ..utils.clustering import kmeans
 from ..utils.sd_attention import sd_attention
-from .base import TrainingFreeSegmentor, attach_image_labels
+from .base import NON_CANDIDATE_SCORE, TrainingFreeSegmentor, attach_image_labels, require_whole_mode
 from .diffusion_base import DiffusionFeatureSegmentor
-
-NON_CANDIDATE_SCORE = -1.0
+from .maskdiffusion import normalize_maps
 
 
 def cluster_scores(clusters: Tensor, cross: Tensor) -> Tensor:
@@ -52,8 +51,8 @@ def spectral_clusters(self_attention: Tensor, num_vectors: int, num_clusters: in
 
 
 class CLIPCrossAttention:
-    """GEM's patch-text cross-attention CA_CLIP = softmax(z y^T / s) (report Sec. 3.3), the VOC background
-    BG = 1 - max_c CA - offset, and the fine-to-coarse class mapping. Mixed into the report's segmentors."""
+    """GEM's patch-text cross-attention CA_CLIP = softmax(z y^T / s) (report Sec. 3.3) and the VOC background
+    BG = 1 - max_c CA - offset. Mixed into the report's segmentors."""
 
     def _init_clip(self, clip: dict, templates: Sequence[str], temperature: float, background_index: Optional[int],
                    background_offset: float, class_groups: Optional[ClassGroups]) -> None:
@@ -62,15 +61,11 @@ class CLIPCrossAttention:
         self.clip = MODELS.build(clip)
         self.templates, self.temperature = list(templates), float(temperature)
         self.background_index, self.background_offset = background_index, float(background_offset)
-        self.class_groups = load_class_groups(class_groups) if class_groups is not None else None
+        self.set_class_groups(class_groups)
         self._text: Optional[Tensor] = None
 
     def on_vocabulary_change(self) -> None:
         self._text = None
-
-    @property
-    def num_output_classes(self) -> int:
-        return max(self.class_groups) + 1 if self.class_groups is not None else self.num_classes
 
     def prompted_classes(self) -> list[int]:
         return [c for c in range(self.num_classes) if c != self.background_index]
@@ -91,18 +86,6 @@ class CLIPCrossAttention:
             return ca
         background = 1 - ca.max(1, keepdim=True)[0] - self.background_offset
         return torch.cat([ca[:, :self.background_index], background, ca[:, self.background_index:]], 1)
-
-    def check_class_groups(self) -> None:
-        if self.class_groups is not None and len(self.class_groups) != self.num_classes:
-            raise ValueError(f'class_groups maps {len(self.class_groups)} fine classes but the vocabulary has '
-                             f'{self.num_classes}')
-
-    def inference(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
-        logits = super().inference(inputs, batch_img_metas)
-        if self.class_groups is None:
-            return logits
-        self.check_class_groups()
-        return reduce_to_groups(logits, self.class_groups)
 
 
 _CLIP_DOC = '''
@@ -147,13 +130,7 @@ class _SDSelfAttentionSegmentor(CLIPCrossAttention, DiffusionFeatureSegmentor):
                          test_cfg, init_cfg)
         self._init_clip(clip, templates, temperature, background_index, background_offset, class_groups)
         self.prompt, self.self_attn_layers = prompt, self_attn_layers
-
-    def self_attention(self, inputs: Tensor) -> tuple[Tensor, tuple[int, int]]:
-        """SA (B, N, N) at the latent resolution, and that resolution (h, w)."""
-        latents = self.noisy_latents(self.resize_input(inputs))
-        text = self.backbone.encode_prompts([self.prompt]).expand(latents.shape[0], -1, -1)
-        sa, _ = sd_attention(self.backbone, latents, self.timestep, text, self.self_attn_layers)
-        return sa, tuple(latents.shape[2:])
+        self.freeze()
 
 
 _SD_DOC = '''
@@ -170,12 +147,8 @@ class AggGEM(_SDSelfAttentionSegmentor):
 
     Args:''' + _CLIP_DOC + _SD_DOC
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.freeze()
-
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
-        sa, hw = self.self_attention(inputs)
+        sa, hw = self.self_attention(inputs, self.prompt, self.self_attn_layers)
         ca = F.interpolate(self.clip_cross_attention(inputs), hw, mode='bilinear', align_corners=False)
         agg = torch.matmul(sa.transpose(1, 2), ca.flatten(2).transpose(1, 2).float())  # (B, N, C)
         agg = agg.transpose(1, 2).reshape(ca.shape)
@@ -192,11 +165,9 @@ class DiffSegClust(_SDSelfAttentionSegmentor):
         num_points: anchors per side (DiffSeg: 16). kl_threshold: one per merging iteration.'''
 
     def __init__(self, *args, num_points: int = 16, kl_threshold: Sequence[float] = (0.8, 0.8, 0.8), **kwargs):
-        if (kwargs.get('test_cfg') or {}).get('mode', 'whole') != 'whole':
-            raise ValueError(f"{type(self).__name__} clusters each input on its own: use test_cfg=dict(mode='whole')")
+        require_whole_mode(kwargs.get('test_cfg'), f'{type(self).__name__} clusters each input on its own')
         super().__init__(*args, **kwargs)
         self.num_points, self.kl_threshold = int(num_points), [float(t) for t in kl_threshold]
-        self.freeze()
 
     def clusters(self, sa: Tensor, hw: tuple[int, int], size: tuple[int, int]) -> Tensor:
         """Cluster ids (H, W) at ``size`` from one image's SA (N, N)."""
@@ -206,7 +177,7 @@ class DiffSegClust(_SDSelfAttentionSegmentor):
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         size = tuple(inputs.shape[2:])
-        sa, hw = self.self_attention(inputs)
+        sa, hw = self.self_attention(inputs, self.prompt, self.self_attn_layers)
         ca = F.interpolate(self.clip_cross_attention(inputs), size, mode='bilinear', align_corners=False)
         return torch.stack([cluster_scores(self.clusters(sa[b], hw, size), ca[b].float())
                             for b in range(inputs.shape[0])])
@@ -260,29 +231,27 @@ class AggSD(DiffusionFeatureSegmentor):
         super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed, (),
                          test_cfg, init_cfg)
         self.background_index, self.prompt_prefix = background_index, prompt_prefix
-        self.class_groups = load_class_groups(class_groups) if class_groups is not None else None
+        self.set_class_groups(class_groups)
         self.self_attn_layers, self.cross_attn_layers = self_attn_layers, cross_attn_layers
         self.freeze()
-
-    num_output_classes = CLIPCrossAttention.num_output_classes
 
     def _metas(self, inputs: Tensor, data_samples: SampleList = None) -> list[dict]:
         return attach_image_labels(super()._metas(inputs, data_samples), data_samples, self.num_output_classes,
                                    type(self).__name__)
 
     def candidates(self, labels: Sequence[int]) -> list[int]:
-        labels = set(labels)
-        if self.class_groups is not None:
-            return [c for c in range(self.num_classes) if self.class_groups[c] in labels and c != self.background_index]
-        return [c for c in range(self.num_classes) if c in labels and c != self.background_index]
+        """The classes to prompt: those labelled (or whose coarse group is), the background excepted."""
+        labels, groups = set(labels), self.class_groups or range(self.num_classes)
+        return [c for c in range(self.num_classes) if groups[c] in labels and c != self.background_index]
 
     def prompts(self, candidates: Sequence[int]) -> tuple[list[str], list[list[tuple[int, list[int]]]]]:
         """Prompt texts and, per prompt, (class, token positions) of its classes; a new prompt starts when the
         next name would not fit in the tokenizer's context."""
         tok = self.backbone.tokenizer
         limit = tok.model_max_length - 1  # the last position is EOS
+        start = 1 + len(tok(self.prompt_prefix).input_ids) - 2  # after BOS and the prefix
         texts, spans = [], []
-        words, entries, position = [], [], 1 + len(tok(self.prompt_prefix).input_ids) - 2
+        words, entries, position = [], [], start
         for c in candidates:
             name = self.class_names[c][0]
             n = len(tok(name).input_ids) - 2
@@ -290,7 +259,7 @@ class AggSD(DiffusionFeatureSegmentor):
             if entries and position + sep + n > limit:
                 texts.append(self._join(words))
                 spans.append(entries)
-                words, entries, position = [], [], 1 + len(tok(self.prompt_prefix).input_ids) - 2
+                words, entries, position = [], [], start
                 sep = 0
             if position + sep + n > limit:
                 raise ValueError(f'class name {name!r} does not fit in {tok.model_max_length} tokens')
@@ -330,11 +299,8 @@ class AggSD(DiffusionFeatureSegmentor):
             if self.background_index is not None:
                 maps.append((self.background_index, ca[:, column[0]].mean(0)))  # [SOS], averaged over prompts
             classes = [c for c, _ in maps]
-            cross = torch.stack([m for _, m in maps]).flatten(1)
-            lo, hi = cross.min(1, keepdim=True)[0], cross.max(1, keepdim=True)[0]
-            cross = (cross - lo) / (hi - lo).clamp_min(1e-12)
+            cross = normalize_maps(torch.stack([m for _, m in maps])[None], 'minmax', eps=1e-12)[0].flatten(1)
             agg = (sa.mean(0).T @ cross.T).T.reshape(len(classes), *hw)  # SA averaged over the prompt rows
             scores[classes] = F.interpolate(agg[None], (h, w), mode='bilinear', align_corners=False)[0]
             out.append(scores)
-        logits = torch.stack(out)
-        return reduce_to_groups(logits, self.class_groups) if self.class_groups is not None else logits
+        return torch.stack(out)

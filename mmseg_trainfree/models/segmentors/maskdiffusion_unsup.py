@@ -11,6 +11,7 @@ from torch import Tensor
 from ...registry import MODELS
 from ..attention import FeatureRecorder
 from ..utils.clustering import EIGEN_SOLVERS, kmeans, spectral_clustering
+from .base import require_whole_mode
 from .diffusion_base import DEFAULT_FEATURE_LAYERS, DiffusionFeatureSegmentor
 from .maskdiffusion import assign_classes, class_prototypes, finest_grid, internal_features
 
@@ -40,10 +41,7 @@ class UnsupervisedMaskDiffusion(DiffusionFeatureSegmentor):
                  image_size: Optional[Sequence[int]] = (512, 512), timestep: int = 1, add_noise: bool = True,
                  seed: int = 0, feature_layers: Sequence[str] = DEFAULT_FEATURE_LAYERS,
                  test_cfg: Optional[dict] = None, init_cfg=None):
-        if (test_cfg or {}).get('mode', 'whole') != 'whole':
-            raise ValueError('UnsupervisedMaskDiffusion clusters each input on its own, so cluster ids of slide '
-                             "crops would not agree: use test_cfg=dict(mode='whole') (and an evaluation crop such "
-                             'as CenterSquareCropResize for large images)')
+        require_whole_mode(test_cfg, 'UnsupervisedMaskDiffusion clusters each input on its own')
         if not feature_layers:
             raise ValueError('UnsupervisedMaskDiffusion needs at least one feature layer')
         if clustering not in CLUSTERINGS:
