@@ -2,7 +2,7 @@
 # tools/prepare_demo.py): DiffSeg-style crop at 128 px, per-image Hungarian matching. Exercises the
 # pipeline; not a benchmark.
 _base_ = ['./_base_/models/maskdiffusion_unsup.py', './_base_/datasets/shapes.py',
-          './_base_/protocols/unsupervised.py', './_base_/default_runtime.py']
+          './_base_/protocols/eval_crops.py', './_base_/default_runtime.py']
 test_pipeline = [
     dict(type='LoadImage'),
     dict(type='LoadSegAnnotations'),

@@ -133,7 +133,7 @@ def test_class_name_files_match_their_datasets():
 def test_unsupervised_protocol_pipelines(protocol, size, tmp_path):
     """The protocol base's pipelines crop image and labels alike and pack the crop for visualisation."""
     expected = write_benchmark_fixture('cityscapes27', str(tmp_path / 'data'))
-    protocols = Config.fromfile(resolve_config('_base_/protocols/unsupervised.py'))
+    protocols = Config.fromfile(resolve_config('_base_/protocols/eval_crops.py'))
     _, ds = build_base('cityscapes27', str(tmp_path / 'data'))
     ds.pipeline = type(ds.pipeline)(protocols[f'{protocol}_test_pipeline'])
     sample = ds[0]['data_samples']
