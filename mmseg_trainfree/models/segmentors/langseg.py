@@ -18,6 +18,8 @@ from ..utils.clustering import kmeans
 from ..utils.sd_attention import sd_attention
 from .base import NON_CANDIDATE_SCORE, TrainingFreeSegmentor, attach_image_labels, require_whole_mode
 from .diffusion_base import DiffusionFeatureSegmentor
+from .emerdiff import mask_means
+from .maskclip import TextClassifier
 from .maskdiffusion import normalize_maps
 
 
@@ -25,10 +27,8 @@ def cluster_scores(clusters: Tensor, cross: Tensor) -> Tensor:
     """Eq. 3: every pixel takes its cluster's mean class scores; clusters (H, W) ids, cross (C, H, W) ->
     (C, H, W), whose argmax labels each cluster with the class of highest mean score."""
     ids = clusters.flatten()
-    k = int(ids.max()) + 1
-    sums = cross.new_zeros(cross.shape[0], k).index_add_(1, ids, cross.flatten(1))
-    means = sums / torch.bincount(ids, minlength=k).clamp_min(1).to(cross)
-    return means[:, ids].view_as(cross)
+    means = mask_means(cross.flatten(1).T, ids, int(ids.max()) + 1)  # (K, C)
+    return means[ids].T.reshape(cross.shape)
 
 
 SVD_SOLVERS = ('full', 'lowrank')
@@ -50,7 +50,7 @@ def spectral_clusters(self_attention: Tensor, num_vectors: int, num_clusters: in
     return kmeans(u, num_clusters, iters, seed)[0]
 
 
-class CLIPCrossAttention:
+class CLIPCrossAttention(TextClassifier):
     """GEM's patch-text cross-attention CA_CLIP = softmax(z y^T / s) (report Sec. 3.3) and the VOC background
     BG = 1 - max_c CA - offset. Mixed into the report's segmentors."""
 
@@ -62,25 +62,15 @@ class CLIPCrossAttention:
         self.templates, self.temperature = list(templates), float(temperature)
         self.background_index, self.background_offset = background_index, float(background_offset)
         self.set_class_groups(class_groups)
-        self._text: Optional[Tensor] = None
 
-    def on_vocabulary_change(self) -> None:
-        self._text = None
-
-    def prompted_classes(self) -> list[int]:
+    def embedded_classes(self) -> list[int]:
+        """The prompted classes: all but the background, whose score is computed from the others."""
         return [c for c in range(self.num_classes) if c != self.background_index]
-
-    def text_embeddings(self) -> Tensor:
-        """(C', E) normalised EOS embeddings of the prompted classes (templates and synonyms averaged)."""
-        if self._text is None:
-            self._text = self.clip.class_embeddings([self.class_names[c] for c in self.prompted_classes()],
-                                                    self.templates)
-        return self._text
 
     def clip_cross_attention(self, inputs: Tensor) -> Tensor:
         """(B, C, h, w) CA_CLIP at GEM's patch grid, the background channel (if any) included."""
         z = self.clip.dense_features(inputs)  # (B, E, h, w), normalised
-        y = self.text_embeddings().to(z)
+        y = self._text().to(z)  # (C', E) normalised EOS embeddings of the prompted classes
         ca = (torch.einsum('behw,ce->bchw', z, y) / self.temperature).softmax(1)
         if self.background_index is None:
             return ca

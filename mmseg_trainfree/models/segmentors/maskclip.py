@@ -17,20 +17,27 @@ EMERDIFF_TEMPLATES = ('itap of a {}.', 'a bad photo of a {}.', 'a origami {}.', 
                       'a {} in a video game.', 'art of the {}.', 'a photo of the small {}.')
 
 
-class _TextClassifier:
-    """Prompt-ensembled class embeddings of the vocabulary, cached until it changes."""
+class TextClassifier:
+    """Prompt-ensembled class embeddings (``self.clip``, ``self.templates``) of the classes
+    :meth:`embedded_classes` names (default: the whole vocabulary), cached until the vocabulary changes."""
+
+    _text_cache: Optional[Tensor] = None
+
+    def embedded_classes(self) -> list[int]:
+        return list(range(self.num_classes))  # raises the "no vocabulary" error of TrainingFreeSegmentor
 
     def _text(self) -> Tensor:
         if self._text_cache is None:
-            self._text_cache = self.clip.class_embeddings(self.class_names or self._no_vocabulary(), self.templates)
+            self._text_cache = self.clip.class_embeddings([self.class_names[c] for c in self.embedded_classes()],
+                                                          self.templates)
         return self._text_cache
 
-    def _no_vocabulary(self):
-        return self.num_classes  # raises the "no vocabulary" error of TrainingFreeSegmentor
+    def on_vocabulary_change(self) -> None:
+        self._text_cache = None
 
 
 @MODELS.register_module()
-class MaskCLIP(_TextClassifier, TrainingFreeSegmentor):
+class MaskCLIP(TextClassifier, TrainingFreeSegmentor):
     """Cosine similarity of MaskCLIP's dense CLIP embeddings to the class text embeddings, upsampled
     bilinearly to the input. Inputs are RGB in [-1, 1] (as for the SD methods); the backbone applies
     CLIP's normalisation itself.
@@ -44,14 +51,10 @@ class MaskCLIP(_TextClassifier, TrainingFreeSegmentor):
                  templates: Sequence[str] = EMERDIFF_TEMPLATES, test_cfg: Optional[dict] = None, init_cfg=None):
         if not templates or any('{}' not in t for t in templates):
             raise ValueError(f'templates must be a non-empty list of strings with a {{}} slot, got {templates!r}')
-        self._text_cache = None
         self.templates = list(templates)
         super().__init__(data_preprocessor, class_names, test_cfg, init_cfg)
         self.clip = MODELS.build(clip)
         self.freeze()
-
-    def on_vocabulary_change(self) -> None:
-        self._text_cache = None
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         text = self._text()
@@ -60,7 +63,7 @@ class MaskCLIP(_TextClassifier, TrainingFreeSegmentor):
 
 
 @MODELS.register_module()
-class MaskCLIPEmerDiff(_TextClassifier, EmerDiff):
+class MaskCLIPEmerDiff(TextClassifier, EmerDiff):
     """Open-vocabulary EmerDiff: each EmerDiff mask is labelled with the class whose text embedding is
     nearest (cosine) to the mean MaskCLIP pixel embedding inside it; every pixel takes its mask's scores.
 
@@ -70,7 +73,6 @@ class MaskCLIPEmerDiff(_TextClassifier, EmerDiff):
 
     def __init__(self, backbone: dict, clip: dict, class_names=None,
                  templates: Sequence[str] = EMERDIFF_TEMPLATES, **kwargs):
-        self._text_cache = None
         self.templates = list(templates)
         super().__init__(backbone, **kwargs)
         self.clip = MODELS.build(clip)
@@ -81,9 +83,6 @@ class MaskCLIPEmerDiff(_TextClassifier, EmerDiff):
 
     num_classes = TrainingFreeSegmentor.num_classes
     set_vocabulary = TrainingFreeSegmentor.set_vocabulary
-
-    def on_vocabulary_change(self) -> None:
-        self._text_cache = None
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         text = self._text().to(inputs.device)
