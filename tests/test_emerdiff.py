@@ -111,6 +111,36 @@ def test_naive_upsample_and_blur(tiny_sd):
     assert abs(blurred.sum().item() - 1) < 1e-5 and blurred[0, 4, 4] == blurred.max()
 
 
+def test_naive_upsample_has_emerdiffs_low_resolution_masks_and_embeddings(tiny_sd):
+    """Table 2 pairs the SD row with EmerDiff: the same masks and embeddings for the same image and seed."""
+    image = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    outputs = {}
+    for mode in ('emerdiff', 'naive_upsample'):
+        model = emerdiff(tiny_sd, mode=mode)
+        with torch.no_grad():
+            x0 = model.backbone.encode_images(image).float()
+            text = model.backbone.encode_prompts([''])
+            _, queries = model.invert_and_record(x0, text, torch.Generator().manual_seed(0))
+            _, embeddings = model.segment(image)
+        outputs[mode] = (queries, embeddings)
+    (q1, e1), (q2, e2) = outputs['emerdiff'], outputs['naive_upsample']
+    assert sorted(q1) == sorted(q2) and all(torch.equal(q1[k], q2[k]) for k in q1)
+    assert torch.equal(e1, e2)
+
+
+def test_one_timestep_with_two_layers_records_both(tiny_sd):
+    layer_a = 'up_blocks.1.attentions.0.transformer_blocks.0.attn2'
+    layer_b = 'up_blocks.2.attentions.0.transformer_blocks.0.attn2'
+    model = emerdiff(tiny_sd, feature_layer=layer_a, embedding_layer=layer_b, embedding_timestep=1)
+    with torch.no_grad():
+        x0 = model.backbone.encode_images(torch.zeros(1, 3, 64, 64)).float()
+        _, queries = model.invert_and_record(x0, model.backbone.encode_prompts(['']), torch.Generator())
+        _, embeddings = model.segment(torch.zeros(1, 3, 64, 64))
+    assert {(1, layer_a), (1, layer_b)} <= set(queries)
+    assert queries[1, layer_a].shape[0] * 4 == queries[1, layer_b].shape[0]  # 2 x 2 and 4 x 4 positions
+    assert embeddings.shape[1] == queries[1, layer_b].shape[1]
+
+
 @pytest.mark.parametrize('kw,match', [(dict(mode='fast'), 'mode'), (dict(max_batch=1), 'max_batch'),
                                       (dict(test_cfg=dict(mode='slide', crop_size=(64, 64), stride=(64, 64))),
                                        'whole'),

@@ -15,7 +15,7 @@ from torchvision.transforms import functional as TF
 from ...registry import MODELS
 from ..attention import AttentionRecorder, OutputModulator, ReferenceAttention, attention_hooks, spatial_shape
 from ..utils.clustering import kmeans
-from ..utils.ddpm_inversion import DDPMSchedule, denoise_step, invert
+from ..utils.ddpm_inversion import DDPMSchedule, denoise_step, invert, sample_latents
 from .base import TrainingFreeSegmentor, require_whole_mode
 
 MODES = ('emerdiff', 'naive_upsample')
@@ -128,11 +128,20 @@ class EmerDiff(TrainingFreeSegmentor):
 
     # Sec. 3.2 -------------------------------------------------------------------------------------
     def invert_and_record(self, x0: Tensor, text: Tensor, generator: torch.Generator):
-        """Edit-friendly inversion from t_m, recording the feature and embedding queries on the way;
-        a timestep off the inversion's steps (or every one, in ``naive_upsample`` mode, which needs no
-        inversion) costs one UNet call on an independent x_t."""
-        wanted = {self.feature_timestep: self.feature_layer, self.embedding_timestep: self.embedding_layer}
-        queries: dict[int, Tensor] = {}
+        """Edit-friendly inversion from t_m, recording the feature and embedding queries on the way.
+
+        Returns the inversion (None in ``naive_upsample`` mode, which needs none) and the recorded queries
+        keyed by (timestep, layer). The x_t of the inversion's steps are drawn first in both modes, so that
+        both record the same queries and make the same low-resolution masks (Table 2 pairs them); a
+        timestep off those steps costs one UNet call on an independent x_t, drawn after them.
+        """
+        wanted: dict[int, list[str]] = {}
+        for t, layer in ((self.feature_timestep, self.feature_layer),
+                         (self.embedding_timestep, self.embedding_layer)):
+            wanted.setdefault(t, [])
+            if layer not in wanted[t]:
+                wanted[t].append(layer)
+        queries: dict[tuple[int, str], Tensor] = {}
 
         def eps_fn(x: Tensor, t: int) -> Tensor:
             if t not in wanted:
@@ -140,16 +149,21 @@ class EmerDiff(TrainingFreeSegmentor):
             recorder = AttentionRecorder(wanted[t], what='queries')
             with attention_hooks(self.backbone.unet, [recorder]):
                 eps = self.backbone.unet_forward(x, t, text)
-            queries[t] = recorder['queries'][wanted[t]][0][0].float()
+            for layer in wanted[t]:
+                queries[t, layer] = recorder['queries'][layer][0][0].float()
             return eps
 
+        latents = sample_latents(x0, self.schedule, self.schedule.steps_from(self.modulation_timestep), generator)
         inversion = None
-        if self.mode == 'emerdiff':  # the naive-upsample baseline needs only the two feature passes
-            inversion = invert(eps_fn, x0, self.schedule, self.modulation_timestep, generator, self.zero_last_noise)
+        if self.mode == 'emerdiff':
+            inversion = invert(eps_fn, x0, self.schedule, self.modulation_timestep,
+                               zero_last_noise=self.zero_last_noise, latents=latents)
         for t in wanted:
-            if t not in queries:
-                noise = torch.randn(x0.shape, generator=generator).to(x0)
-                eps_fn(self.schedule.noise_to(x0, t, noise), t)
+            if all((t, layer) in queries for layer in wanted[t]):
+                continue
+            if t not in latents:
+                latents[t] = self.schedule.noise_to(x0, t, torch.randn(x0.shape, generator=generator).to(x0))
+            eps_fn(latents[t], t)
         return inversion, queries
 
     def low_resolution_masks(self, queries: Tensor, latent_hw: tuple[int, int]) -> Tensor:
@@ -202,9 +216,9 @@ class EmerDiff(TrainingFreeSegmentor):
         x0 = self.backbone.encode_images(x).float()  # the inversion's arithmetic in fp32, also under fp16
         text = self.backbone.encode_prompts([self.prompt])
         inversion, queries = self.invert_and_record(x0, text, generator)
-        labels = self.low_resolution_masks(queries[self.feature_timestep], tuple(x0.shape[2:]))
+        labels = self.low_resolution_masks(queries[self.feature_timestep, self.feature_layer], tuple(x0.shape[2:]))
         k = int(labels.max()) + 1
-        emb_q = queries[self.embedding_timestep]
+        emb_q = queries[self.embedding_timestep, self.embedding_layer]
         emb_hw = spatial_shape(emb_q.shape[0], tuple(x0.shape[2:]))
         emb_labels = F.interpolate(labels[None, None].float(), emb_hw, mode='nearest')[0, 0].long()
         embeddings = mask_means(emb_q, emb_labels.flatten(), self.num_masks)

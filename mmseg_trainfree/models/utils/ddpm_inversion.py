@@ -73,16 +73,25 @@ class Inversion:
     noise_maps: dict[int, Tensor]
 
 
+def sample_latents(x0: Tensor, schedule: DDPMSchedule, steps: list[int],
+                   generator: Optional[torch.Generator] = None) -> dict[int, Tensor]:
+    """x_t for each of ``steps``, each sampled independently from ``x0``, drawn in the order of ``steps``
+    (so that callers with equally seeded generators get the same x_t)."""
+    return {t: schedule.noise_to(x0, t, torch.randn(x0.shape, generator=generator).to(x0)) for t in steps}
+
+
 def invert(eps_fn: Callable[[Tensor, int], Tensor], x0: Tensor, schedule: DDPMSchedule, t_start: int,
-           generator: Optional[torch.Generator] = None, zero_last_noise: bool = False) -> Inversion:
+           generator: Optional[torch.Generator] = None, zero_last_noise: bool = False,
+           latents: Optional[dict[int, Tensor]] = None) -> Inversion:
     """Edit-friendly inversion of ``x0`` from ``t_start`` down to 0: one ``eps_fn(x_t, t)`` call per step.
 
-    ``zero_last_noise`` zeroes z of the final step as the official code does; reconstruction is then
-    exact only up to x_1.
+    ``latents``: the x_t of the steps, already sampled (:func:`sample_latents`); drawn from ``generator``
+    when None. ``zero_last_noise`` zeroes z of the final step as the official code does; reconstruction is
+    then exact only up to x_1.
     """
     steps = schedule.steps_from(t_start)
-    latents = {t: schedule.noise_to(x0, t, torch.randn(x0.shape, generator=generator).to(x0))
-               for t in steps}
+    if latents is None:
+        latents = sample_latents(x0, schedule, steps, generator)
     noise_maps = {}
     for t in steps:
         prev = schedule.prev(t)
