@@ -1,11 +1,6 @@
-# The demo: MaskDiffusion on the built-in shapes dataset with a tiny random Stable Diffusion, offline.
-# `python tools/prepare_demo.py` writes both; the numbers it prints exercise the pipeline, they are not a
-# benchmark (random weights segment nothing in particular).
-_base_ = ['./_base_/models/maskdiffusion.py', './_base_/datasets/shapes.py', './_base_/default_runtime.py']
-data_root = 'data/demo/shapes'
-test_dataloader = dict(dataset=dict(data_root=data_root))
-model = dict(
-    backbone=dict(model_id='data/demo/tiny-sd', dtype='float32'),
-    image_size=(128, 128),
-    test_cfg=dict(mode='whole'))
+# The demo (`make demo`): MaskDiffusion on the built-in shapes dataset (tools/prepare_demo.py writes it to
+# data/demo) with the tiny Stable Diffusion trained on shapes that ships in assets/tiny-sd-shapes, offline.
+# Run from the repository root; see docs/tiny_model.md for how the model was made and what it proves.
+_base_ = ['./maskdiffusion_shapes.py']
+test_dataloader = dict(dataset=dict(data_root='data/demo/shapes'))
 default_hooks = dict(logger=dict(interval=2))

@@ -16,6 +16,15 @@ mmseg_trainfree.register_all_modules()
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def load_test_tool():
+    """tools/test.py as a module, so that configs run through its Runner path in this process."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('tools_test', os.path.join(REPO, 'tools/test.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope='session')
 def tiny_sd(tmp_path_factory) -> str:
     """Path of a tiny random SD v1-layout folder (loaded by the code under test with from_pretrained)."""

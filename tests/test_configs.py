@@ -31,7 +31,9 @@ EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 1
                                                                             'single_t')},
                     **{f'{m}_{d}.py': n for m in ('gem', 'agggem', 'diffsegclust', 'specclust', 'aggsd')
                        for d, n in (('voc', 21), ('pascal_context59', 59), ('cocostuff27', 27), ('cityscapes27', 27))},
-                    'diffseg_cocostuff27.py': 27, 'diffseg_cityscapes27.py': 27}
+                    'diffseg_cocostuff27.py': 27, 'diffseg_cityscapes27.py': 27,
+                    **{f'{m}_shapes.py': 4 for m in ('maskdiffusion', 'maskdiffusion_unsup', 'kmeans_sd_unsup',
+                                                      'emerdiff', 'diffsegmenter', 'aggsd', 'diffseg')}}
 
 
 def test_every_config_is_listed():

@@ -1,24 +1,17 @@
 """Every config of the report's methods and of DiffSeg runs through tools/test.py (in this process) on tiny
 copies of its benchmark, with the tiny offline SD and CLIP swapped in by --cfg-options."""
 import glob
-import importlib.util
 import os.path as osp
 
 import pytest
-from conftest import REPO
+from conftest import REPO, load_test_tool
 
 from mmseg_trainfree.testing import write_benchmark_fixture
 
 METHODS = ('gem', 'agggem', 'diffsegclust', 'specclust', 'aggsd', 'diffseg')
-CONFIGS = sorted(osp.basename(p) for m in METHODS for p in glob.glob(osp.join(REPO, 'configs', f'{m}_*.py')))
+CONFIGS = sorted(osp.basename(p) for m in METHODS for p in glob.glob(osp.join(REPO, 'configs', f'{m}_*.py'))
+                 if not p.endswith('_shapes.py'))  # the shapes configs run in test_behaviour.py
 FIXTURES = ('pascal_voc12', 'pascal_context_59', 'coco_stuff27', 'cityscapes27')
-
-
-def load_test_tool():
-    spec = importlib.util.spec_from_file_location('tools_test', osp.join(REPO, 'tools/test.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')

@@ -9,6 +9,8 @@ import pytest
 from conftest import REPO
 
 ENV = dict(os.environ, OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1', PYTHONWARNINGS='ignore', PYTHON=sys.executable)
+# the demo configs name the shipped model relative to the repository root; these runs start elsewhere
+TRAINED_SD = ['--cfg-options', f"model.backbone.model_id={osp.join(REPO, 'assets/tiny-sd-shapes')}"]
 
 
 def run_tool(args, cwd, timeout=600):
@@ -17,7 +19,7 @@ def run_tool(args, cwd, timeout=600):
 
 
 @pytest.fixture(scope='module')
-def demo_dir(tmp_path_factory, tiny_sd):
+def demo_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp('demo')
     code, out = run_tool([sys.executable, osp.join(REPO, 'tools/prepare_demo.py'), '--root', str(root / 'data/demo'),
                           '--num-images', '4'], cwd=root)
@@ -38,7 +40,7 @@ def per_class_table(log: str) -> list:
 def single_run(demo_dir):
     config = osp.join(REPO, 'configs/maskdiffusion_shapes_demo.py')
     code, out = run_tool([sys.executable, osp.join(REPO, 'tools/test.py'), config, '--work-dir', 'wd1',
-                          '--show-dir', 'show', '--out', 'preds'], cwd=demo_dir)
+                          '--show-dir', 'show', '--out', 'preds', *TRAINED_SD], cwd=demo_dir)
     assert code == 0, out[-3000:]
     return out
 
@@ -55,8 +57,8 @@ def test_demo_prints_metrics_and_writes_overlays(single_run, demo_dir):
 
 def test_two_processes_give_the_same_metrics(single_run, demo_dir):
     config = osp.join(REPO, 'configs/maskdiffusion_shapes_demo.py')
-    code, out = run_tool(['bash', osp.join(REPO, 'tools/dist_test.sh'), config, '2', '--work-dir', 'wd2'],
-                         cwd=demo_dir)
+    code, out = run_tool(['bash', osp.join(REPO, 'tools/dist_test.sh'), config, '2', '--work-dir', 'wd2',
+                          *TRAINED_SD], cwd=demo_dir)
     assert code == 0, out[-3000:]
     assert final_metrics(out) == final_metrics(single_run)
     assert per_class_table(out) == per_class_table(single_run)
@@ -82,15 +84,16 @@ def test_unsupervised_demo_single_and_two_processes_agree(demo_dir):
     and the distributed run (statistics gathered from 2 processes) equal to one process."""
     config = osp.join(REPO, 'configs/maskdiffusion_unsup_shapes_demo.py')
     code, one = run_tool([sys.executable, osp.join(REPO, 'tools/test.py'), config, '--work-dir', 'wu1',
-                          '--show-dir', 'show_unsup'], cwd=demo_dir)
+                          '--show-dir', 'show_unsup', *TRAINED_SD], cwd=demo_dir)
     assert code == 0, one[-3000:]
     assert 'Hungarian matching, per_image protocol' in one and len(per_class_table(one)) == 4
     overlays = [osp.join(d, f) for d, _, fs in os.walk(demo_dir / 'show_unsup') for f in fs if f.endswith('.png')]
     assert len(overlays) == 4
     import cv2
-    assert cv2.imread(overlays[0]).shape[:2] == (128, 256)  # ground truth and prediction side by side, 128 crop
-    code, two = run_tool(['bash', osp.join(REPO, 'tools/dist_test.sh'), config, '2', '--work-dir', 'wu2'],
-                         cwd=demo_dir)
+    # ground truth and prediction side by side at the 128 crop, drawn enlarged 4 x (min_side=512)
+    assert cv2.imread(overlays[0]).shape[:2] == (512, 1024)
+    code, two = run_tool(['bash', osp.join(REPO, 'tools/dist_test.sh'), config, '2', '--work-dir', 'wu2',
+                          *TRAINED_SD], cwd=demo_dir)
     assert code == 0, two[-3000:]
     assert final_metrics(two) == final_metrics(one) and per_class_table(two) == per_class_table(one)
 

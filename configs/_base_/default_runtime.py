@@ -15,7 +15,8 @@ resume = False
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    visualization=dict(type='EvalCropVisualizationHook'),  # mmseg's SegVisualizationHook, crop-aware
+    # mmseg's SegVisualizationHook, crop-aware; images under 512 px are drawn enlarged so that labels stay readable
+    visualization=dict(type='EvalCropVisualizationHook', min_side=512),
 )
 custom_hooks = [dict(type='VocabularyHook')]  # class names from the dataset unless model.class_names is set
 # Every parameter is frozen, so plain DDP would refuse the model: wrap only what is trainable (nothing).

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import os.path as osp
+from typing import Optional
 
+import cv2
 import mmcv
+import numpy as np
 from mmengine import fileio
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.structures import PixelData
 from mmseg.engine.hooks import SegVisualizationHook
+from mmseg.structures import SegDataSample
 
 from ..datasets.crops import apply_eval_crop
 from ..registry import HOOKS
@@ -46,7 +51,17 @@ class VocabularyHook(Hook):
 class EvalCropVisualizationHook(SegVisualizationHook):
     """mmseg's ``SegVisualizationHook`` for pipelines that evaluate at a crop (the unsupervised protocols):
     the image is cut the way the sample's ``eval_crop`` says before predictions and ground truth are
-    drawn over it; without ``eval_crop`` it behaves as mmseg's hook."""
+    drawn over it; without ``eval_crop`` it behaves as mmseg's hook.
+
+    Args (besides mmseg's):
+        min_side: images whose short side is smaller are enlarged by an integer factor (the image
+            bicubic, the label maps nearest) before drawing, so that the class names mmseg writes (sized
+            relative to the image) stay readable on small images; None draws at the evaluated size.
+    """
+
+    def __init__(self, *args, min_side: Optional[int] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.min_side = min_side
 
     def _after_iter(self, runner, batch_idx: int, data_batch: dict, outputs, mode: str = 'val') -> None:
         if self.draw is False or mode == 'train' or not self.every_n_inner_iters(batch_idx, self.interval):
@@ -60,5 +75,19 @@ class EvalCropVisualizationHook(SegVisualizationHook):
                 raise ValueError(f'{output.img_path}: the image is {img.shape[:2]} but the sample was evaluated at '
                                  f'{tuple(output.ori_shape)}; pack the crop with PackSegInputs(meta_keys=(..., '
                                  "'eval_crop'))")
+            img, output = self._enlarge(img, output)
             self._visualizer.add_datasample(f'{mode}_{osp.basename(output.img_path)}', img, data_sample=output,
                                             show=self.show, wait_time=self.wait_time, step=runner.iter)
+
+    def _enlarge(self, img: np.ndarray, sample: SegDataSample) -> tuple[np.ndarray, SegDataSample]:
+        """The image and a copy of the sample with its label maps enlarged to at least ``min_side``."""
+        factor = 0 if self.min_side is None else -(-self.min_side // min(img.shape[:2]))
+        if factor <= 1:
+            return img, sample
+        img = cv2.resize(img, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+        sample = sample.clone()
+        for key in ('gt_sem_seg', 'pred_sem_seg'):
+            if key in sample:
+                data = sample.get(key).data
+                sample.set_data({key: PixelData(data=data.repeat_interleave(factor, -2).repeat_interleave(factor, -1))})
+        return img, sample

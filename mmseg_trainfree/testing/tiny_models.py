@@ -254,3 +254,18 @@ def random_blip(size: Literal['tiny', 'full'] = 'tiny', seed: int = 0, root: str
     path = osp.join(root or cache_root(), f'random-blip-{size}-seed{seed}-v{BUILDER_VERSION}')
     dtype = torch.float16 if size == 'full' else torch.float32
     return build_once(path, 'config.json', lambda tmp: write_blip(tmp, size, seed, dtype))
+
+
+TRAINED_SD_DIR = 'tiny-sd-shapes'
+
+
+def trained_stable_diffusion(root: str | None = None) -> str:
+    """Path of the shipped tiny Stable Diffusion trained on shapes (``assets/tiny-sd-shapes`` of a source
+    checkout, or ``root``): the oracle of the behavioural tests and the demo (see :mod:`.tiny_training`)."""
+    if root is None:
+        root = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'assets')
+    path = osp.join(root, TRAINED_SD_DIR)
+    if not osp.isfile(osp.join(path, 'model_index.json')):
+        raise FileNotFoundError(f'the trained tiny Stable Diffusion is not at {path} (it ships in a source checkout); '
+                                f'rebuild it with: python tools/train_tiny_sd.py --out {path}')
+    return path
