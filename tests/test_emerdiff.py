@@ -87,7 +87,7 @@ def test_difference_maps_are_largest_inside_their_masks(tiny_sd):
         x0 = model.backbone.encode_images(x)
         text = model.backbone.encode_prompts([''])
         inversion, queries = model.invert_and_record(x0, text, torch.Generator().manual_seed(0))
-        labels = model.low_resolution_masks(queries[1], tuple(x0.shape[2:]))
+        labels = model.low_resolution_masks(queries[1, model.feature_layer], tuple(x0.shape[2:]))
         masks = F.one_hot(labels, int(labels.max()) + 1).permute(2, 0, 1).float()
         images = model.decode(model.modulated_denoising(inversion, text, masks))
     d = difference_maps(images[1::2], images[0::2])

@@ -3,7 +3,7 @@ mmseg_trainfree.testing.tiny_training) and save it as a diffusers folder.
 
     python tools/train_tiny_sd.py --out assets/tiny-sd-shapes [--unet-steps 1200] [--seed 0]
 
-Deterministic for a seed and step budget; about 10 minutes on 2 CPU cores with the defaults.
+Deterministic for a seed and step budget; about 13 minutes on 2 CPU cores with the defaults.
 """
 import argparse
 import dataclasses

@@ -217,7 +217,7 @@ def train_vae(vae, images: Tensor, recipe: TinySDRecipe, generator: torch.Genera
             loss.backward()
             opt.step()
             sched.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             bar.set_postfix(loss=f'{np.mean(losses[-20:]):.4f}')
             bar.update()
     vae.eval().requires_grad_(False)
@@ -270,9 +270,9 @@ def train_unet(unet, text_encoder, scheduler, latents: tuple[Tensor, Tensor], la
             torch.nn.utils.clip_grad_norm_(list(unet.parameters()) + list(text_encoder.parameters()), 1.0)
             opt.step()
             sched.step()
-            history['ddpm'].append(float(ddpm))
-            history['attention'].append(float(attn))
-            history['self_attention'].append(float(sa))
+            history['ddpm'].append(ddpm.item())
+            history['attention'].append(attn.item())
+            history['self_attention'].append(sa.item())
             bar.set_postfix(ddpm=f"{np.mean(history['ddpm'][-20:]):.4f}",
                             attn=f"{np.mean(history['attention'][-20:]):.3f}",
                             self_attn=f"{np.mean(history['self_attention'][-20:]):.3f}")
