@@ -71,12 +71,71 @@ def test_batched_branches_equal_the_per_branch_loop(tiny_sd):
     assert batched.backbone.unet_calls == 15 + 15 and loop.backbone.unet_calls == 15 + 8 * 15
 
 
-def test_zero_strength_changes_nothing(tiny_sd):
-    model = emerdiff(tiny_sd, modulation_strength=0.0, gaussian_sigma=0)
+@pytest.mark.parametrize('injection', [True, False])
+def test_zero_strength_branches_end_at_the_inversions_x0(tiny_sd, injection):
+    """lambda = 0: each branch's final latent is the inverted x_0 (with or without attention injection), and
+    the difference maps vanish."""
+    model = emerdiff(tiny_sd, modulation_strength=0.0, gaussian_sigma=0, attention_injection=injection)
     x = torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(0)) * 2 - 1
     with torch.no_grad():
+        x0 = model.backbone.encode_images(x).float()
+        text = model.backbone.encode_prompts([''])
+        inversion, queries = model.invert_and_record(x0, text, torch.Generator().manual_seed(0))
+        labels = model.low_resolution_masks(queries[1, model.feature_layer], tuple(x0.shape[2:]))
+        masks = F.one_hot(labels, int(labels.max()) + 1).permute(2, 0, 1).float()
+        finals = model.modulated_denoising(inversion, text, masks)
         scores, _ = model.segment(x)
-    assert scores.abs().max() < 1e-4  # every branch reproduces the unmodulated run
+    assert finals.shape[0] == 2 * masks.shape[0]
+    assert torch.allclose(finals, x0.expand_as(finals), atol=1e-4)
+    assert scores.abs().max() < 1e-4
+
+
+def test_inversion_steps_are_diffusers_ddim_with_eta_1(backbone):
+    """Every step of the 50-step grid: mu_t + sigma_t z equals DDIMScheduler.step(eta=1, variance_noise=z)."""
+    from diffusers import DDIMScheduler
+    ddim = DDIMScheduler.from_config(backbone.scheduler.config, clip_sample=False)  # SD's configs: no clipping
+    ddim.set_timesteps(50)
+    schedule = DDPMSchedule.from_scheduler(backbone.scheduler, 50)
+    assert schedule.timesteps == [int(t) for t in ddim.timesteps]
+    g = torch.Generator().manual_seed(0)
+    for t in schedule.timesteps:
+        x_t, eps, z = (torch.randn(1, 4, 8, 8, generator=g, dtype=torch.float64) for _ in range(3))
+        ours = denoise_step(schedule, x_t, eps, t, z)
+        theirs = ddim.step(eps, t, x_t, eta=1.0, variance_noise=z).prev_sample
+        assert torch.allclose(ours, theirs.to(ours), atol=1e-6), t
+
+
+def test_a_branch_uses_the_reference_rows_attention(tiny_sd):
+    """One batched call [reference, modulated branch] under ReferenceAttention equals an independent run: record
+    every layer's probabilities of the unmodulated input, then run the modulated input alone with them injected."""
+    from mmseg_trainfree.models.attention import AttentionInjector, AttentionRecorder, OutputModulator
+    model = emerdiff(tiny_sd)
+    unet, layer = model.backbone.unet, model.modulated_layer
+    g = torch.Generator().manual_seed(0)
+    x, text = torch.randn(1, 4, 8, 8, generator=g), model.backbone.encode_prompts([''])
+    mask = (torch.rand(1, 4, generator=g) > 0.5).float()  # the 2 x 2 positions of the modulated layer
+    with torch.no_grad():
+        recorder = AttentionRecorder('*', 'probs', head_mean=False)
+        with attention_hooks(unet, [recorder]):
+            model.backbone.unet_forward(x, 281, text)
+        injected = [AttentionInjector(recorder['probs']), OutputModulator(layer, mask, 10.0)]
+        with attention_hooks(unet, injected):
+            independent = model.backbone.unet_forward(x, 281, text)
+        rows = [OutputModulator(layer, torch.cat([torch.zeros_like(mask), mask]), torch.tensor([0.0, 10.0])),
+                ReferenceAttention(['*'])]
+        with attention_hooks(unet, rows):
+            batched = model.backbone.unet_forward(x.expand(2, -1, -1, -1), 281, text.expand(2, -1, -1))
+        with attention_hooks(unet, [OutputModulator(layer, mask, 10.0)]):
+            own = model.backbone.unet_forward(x, 281, text)  # the branch with its own attention
+    assert torch.allclose(batched[1], independent[0], atol=1e-5)
+    assert not torch.allclose(own, independent, atol=1e-4)
+
+
+def test_vae_runs_in_fp32_under_an_fp16_backbone(tiny_sd):
+    model = emerdiff(tiny_sd, backbone=dict(type='StableDiffusionBackbone', model_id=tiny_sd, dtype='float16'))
+    assert model.backbone.vae.dtype == torch.float32 and model.backbone.unet.dtype == torch.float16
+    with pytest.raises(ValueError, match='dtype'):
+        emerdiff(tiny_sd, vae_dtype='float8')
 
 
 def test_difference_maps_are_largest_inside_their_masks(tiny_sd):

@@ -132,3 +132,28 @@ def test_merge_synonyms_averages_per_class():
     maps = torch.arange(4.).view(1, 4, 1, 1).expand(1, 4, 2, 2)
     merged = merge_synonyms(maps, torch.tensor([0, 0, 1, 2]), 3)
     assert merged[0, :, 0, 0].tolist() == [0.5, 2.0, 3.0]
+
+
+def test_each_class_map_comes_from_exactly_its_own_tokens(tiny_sd):
+    """A prompt of several multi-token names through a real UNet pass: the map cross_attention_maps gives each
+    entry equals the mean over exactly that name's token columns of the recorded scores, and those columns
+    decode back to the name."""
+    from mmseg_trainfree.models.attention import AttentionRecorder, attention_hooks
+    names = ['potted plant', 'tv monitor', 'cat', 'dining table', 'traffic light']
+    model = MODELS.build(maskdiffusion_cfg(tiny_sd, class_names=names, cross_attn_layers=['up_blocks.3.*attn2']))
+    packed, _, key_index = model.prompts()
+    tokenizer = model.backbone.tokenizer
+    assert [tokenizer.decode(packed[0].input_ids[toks]) for toks in packed[0].spans.values()] == names
+    latents = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    text = model.backbone.encode_token_ids(torch.stack([p.input_ids for p in packed]))
+    subset = AttentionRecorder(model.cross_attn_layers, 'scores', head_mean=False, key_index=key_index)
+    full = AttentionRecorder(model.cross_attn_layers, 'scores', head_mean=True)
+    with torch.no_grad(), attention_hooks(model.backbone.unet, [subset, full]):
+        model.backbone.unet_forward(latents, 1, text)
+    maps = model.cross_attention_maps(subset['scores'], packed, key_index, 1, (8, 8), (8, 8))
+    for entry, toks in packed[0].spans.items():
+        # full['scores'][layer] is one (1, 64, 77) map per call: every token column, heads averaged
+        expected = sum(s[0][:, toks].mean(-1).view(8, 8) for (s,) in full['scores'].values()) / len(full['scores'])
+        assert torch.allclose(maps[0, entry], expected, atol=1e-5), names[entry]
+        shifted = sum(s[0][:, [t + 1 for t in toks]].mean(-1).view(8, 8) for (s,) in full['scores'].values())
+        assert not torch.allclose(maps[0, entry], shifted / len(full['scores']), atol=1e-3)

@@ -16,6 +16,7 @@ from ...registry import MODELS
 from ..attention import AttentionRecorder, OutputModulator, ReferenceAttention, attention_hooks, spatial_shape
 from ..utils.clustering import kmeans
 from ..utils.ddpm_inversion import DDPMSchedule, denoise_step, invert, sample_latents
+from ..backbones.hub import resolve_dtype
 from .base import TrainingFreeSegmentor, require_whole_mode
 
 MODES = ('emerdiff', 'naive_upsample')
@@ -75,6 +76,8 @@ class EmerDiff(TrainingFreeSegmentor):
         max_batch: UNet rows per call (the reference row included); branches are chunked to fit.
             ``max_batch=2`` is the naive one-branch-at-a-time loop.
         zero_last_noise: zero the noise map of the last step, as the official inversion code does.
+        vae_dtype: the VAE (encoding the image, decoding the 2K branches) runs in this dtype whatever the
+            backbone's; fp32 (default) keeps the small differences |I- - I+| clear of fp16 rounding.
     """
 
     def __init__(self, backbone: dict, data_preprocessor: Optional[dict] = None, num_masks: int = 30,
@@ -86,7 +89,7 @@ class EmerDiff(TrainingFreeSegmentor):
                  attention_injection: bool = True, injection_layers: Sequence[str] = ('*',),
                  gaussian_sigma: float = 4.0, mode: str = 'emerdiff', max_batch: int = 16,
                  kmeans_iters: int = 100, seed: int = 0, zero_last_noise: bool = False,
-                 test_cfg: Optional[dict] = None, init_cfg=None):
+                 vae_dtype: str = 'float32', test_cfg: Optional[dict] = None, init_cfg=None):
         if mode not in MODES:
             raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
         if num_masks < 1:
@@ -96,8 +99,11 @@ class EmerDiff(TrainingFreeSegmentor):
         if modulation_position not in ('after_proj', 'before_proj'):
             raise ValueError(f"modulation_position must be 'after_proj' or 'before_proj', got {modulation_position!r}")
         require_whole_mode(test_cfg, "EmerDiff's masks are per input")
+        vae_dtype = resolve_dtype(vae_dtype)  # a bad name fails before the weights load
         super().__init__(data_preprocessor, None, test_cfg, init_cfg)
         self.backbone = MODELS.build(backbone)
+        if self.backbone.vae is not None:
+            self.backbone.vae.to(vae_dtype)
         self.num_masks, self.pixels, self.num_inference_steps = int(num_masks), int(pixels), num_inference_steps
         self.prompt = prompt
         self.feature_layer, self.feature_timestep = feature_layer, int(feature_timestep)
@@ -211,7 +217,9 @@ class EmerDiff(TrainingFreeSegmentor):
         """One image (1, 3, h, w) in [-1, 1] -> per-mask scores (K, h, w) and mask embeddings (K, D)."""
         h, w = image.shape[2:]
         size = input_size(h, w, self.pixels, 8 * self.backbone.latent_factor)
-        x = F.interpolate(image, size, mode='bilinear', align_corners=False) if size != (h, w) else image
+        if size != (h, w):  # antialiased, so that downsizing a large input (Cityscapes) does not alias
+            image = F.interpolate(image, size, mode='bilinear', align_corners=False, antialias=True)
+        x = image
         generator = torch.Generator().manual_seed(self.seed)
         x0 = self.backbone.encode_images(x).float()  # the inversion's arithmetic in fp32, also under fp16
         text = self.backbone.encode_prompts([self.prompt])
