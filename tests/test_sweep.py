@@ -1,0 +1,46 @@
+"""tools/sweep.py: one config over several values of one field, on the trained tiny model's shapes split."""
+import importlib.util
+import os.path as osp
+
+import pytest
+from conftest import REPO, load_test_tool
+
+from mmseg_trainfree.datasets import generate_shapes_dataset
+from mmseg_trainfree.engine.sweep import metrics_table, parse_value
+from mmseg_trainfree.testing import trained_stable_diffusion
+
+
+def load_sweep_tool():
+    spec = importlib.util.spec_from_file_location('tools_sweep', osp.join(REPO, 'tools/sweep.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_values_are_python_literals_or_strings():
+    assert parse_value('3') == 3 and parse_value('0.5') == 0.5 and parse_value('False') is False
+    assert parse_value('[0.5,0.5]') == [0.5, 0.5] and parse_value('softmax') == 'softmax'
+
+
+def test_table_marks_the_best_value_and_names_a_missing_metric():
+    rows = [(3, dict(mIoU=50.0, aAcc=70.0)), (4, dict(mIoU=60.0, aAcc=65.0))]
+    table = metrics_table('model.num_clusters', rows, 'mIoU').splitlines()
+    assert table[0] == '| model.num_clusters | mIoU | aAcc |'
+    assert table[2] == '| 3 | 50.00 | 70.00 |' and table[3] == '| 4 (best) | 60.00 | 65.00 |'
+    with pytest.raises(KeyError, match='mAcc'):
+        metrics_table('model.num_clusters', rows, 'mAcc')
+
+
+def test_sweep_runs_each_value_as_tools_test_does(tmp_path, capsys):
+    root = generate_shapes_dataset(str(tmp_path / 'train'), num_images=4, size=(128, 128), seed=7, split='train')
+    options = [f'model.backbone.model_id={trained_stable_diffusion()}', f'test_dataloader.dataset.data_root={root}',
+               'test_dataloader.dataset.data_prefix.img_path=img_dir/train',
+               'test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/train']
+    config = osp.join(REPO, 'configs/kmeans_sd_unsup_shapes.py')
+    rows, table = load_sweep_tool().main([config, '--work-dir', str(tmp_path / 'sweep'), '--field',
+                                          'model.num_clusters', '--values', '2', '4', '--cfg-options', *options])
+    assert [v for v, _ in rows] == [2, 4] and rows[0][1]['mIoU'] != rows[1][1]['mIoU']
+    assert table in capsys.readouterr().out and (tmp_path / 'sweep' / 'model.num_clusters=4').is_dir()
+    direct = load_test_tool().main([config, '--work-dir', str(tmp_path / 'direct'), '--cfg-options', *options,
+                                    'model.num_clusters=4'])
+    assert direct['mIoU'] == rows[1][1]['mIoU']
