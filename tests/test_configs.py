@@ -19,7 +19,8 @@ EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 1
                     'kmeans_sd_unsup_cocostuff27.py': 27, 'emerdiff_ade20k.py': 150,
                     'emerdiff_pascal_context59.py': 59, 'emerdiff_pascal_context459.py': 459,
                     'emerdiff_cocostuff171.py': 171, 'emerdiff_cocostuff27.py': 27, 'emerdiff_cityscapes.py': 19,
-                    'emerdiff_cocostuff27_traditional.py': 27, 'sd_naive_upsample_ade20k.py': 150,
+                    'emerdiff_cocostuff27_traditional.py': 27, 'emerdiff_cocostuff27_traditional_crop320.py': 27,
+                    'sd_naive_upsample_ade20k.py': 150,
                     **{f'{m}_{d}.py': n for m in ('maskclip', 'maskclip_emerdiff')
                        for d, n in (('ade20k', 150), ('pascal_context59', 59), ('pascal_context459', 459),
                                     ('cocostuff171', 171), ('cityscapes', 19))},

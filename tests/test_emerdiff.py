@@ -221,8 +221,8 @@ def random_masks(seed, n=4, k=3, classes=3, hw=(6, 7), dim=5):
     return out
 
 
-def run(protocol, images, classes=3, rank=0, world=1):
-    metric = METRICS.build(dict(type='MaskEmbeddingIoUMetric', protocol=protocol))
+def run(protocol, images, classes=3, rank=0, world=1, **kw):
+    metric = METRICS.build(dict(type='MaskEmbeddingIoUMetric', protocol=protocol, **kw))
     metric.dataset_meta = dict(classes=tuple('abcdefg'[:classes]))
     for pred, label, emb in images[rank::world]:
         metric.process({}, [dict(pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
@@ -252,19 +252,48 @@ def test_modified_protocol_equals_pixel_level_computation(seed):
     assert np.allclose(class_concepts([e for *_, e in images], counts)[0], concepts, atol=1e-5)
 
 
+@pytest.mark.parametrize('distance', ['euclidean', 'cosine'])
 @pytest.mark.parametrize('seed', range(5))
-def test_traditional_protocol_equals_pixel_level_computation(seed):
+def test_traditional_protocol_equals_pixel_level_computation(seed, distance):
     images = random_masks(seed)
-    centres = traditional_concepts([e for *_, e in images],
-                                   [np.bincount(p.ravel(), minlength=3) for p, _, _ in images], 3)
+    sizes = [np.bincount(p.ravel(), minlength=3) for p, _, _ in images]
+    centres = traditional_concepts([e for *_, e in images], sizes, 3, distance=distance, n_init=4)
+    unit = lambda a: a / np.linalg.norm(a, axis=-1, keepdims=True)  # noqa: E731
     conf = np.zeros((len(centres), 3), int)
     for pred, label, emb in images:
         pix = emb[pred][label != 255]
-        cluster = ((pix[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
+        if distance == 'cosine':
+            cluster = (unit(pix) @ unit(centres).T).argmax(1)
+        else:
+            cluster = ((pix[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
         np.add.at(conf, (cluster, label[label != 255]), 1)
     best = max(itertools.permutations(range(3)), key=lambda p: sum(conf[p[c], c] for c in range(3)))
     matched = np.stack([conf[best[c]] for c in range(3)])  # rows reordered so cluster best[c] is class c
-    assert run('traditional', images)['mIoU'] == miou(matched)
+    assert run('traditional', images, distance=distance, kmeans_inits=4)['mIoU'] == miou(matched)
+
+
+def test_traditional_protocol_clusters_by_direction_under_the_cosine_distance():
+    """Two classes along two directions, each at small and large norms: cosine k-means separates the
+    directions (100 mIoU); Euclidean k-means splits by norm instead."""
+    rng = np.random.default_rng(0)
+    images = []
+    for i in range(6):
+        direction = np.eye(4)[i % 2] + rng.normal(0, 0.02, 4)
+        scale = 1.0 if i < 3 else 10.0
+        pred = np.zeros((4, 4), int)
+        images.append((pred, np.full((4, 4), i % 2), (scale * direction)[None]))
+    assert run('traditional', images, classes=2, distance='cosine')['mIoU'] == 100
+    assert run('traditional', images, classes=2, distance='euclidean')['mIoU'] < 100
+
+
+def test_more_initialisations_never_raise_the_inertia():
+    from mmseg_trainfree.models.utils.clustering import kmeans_inertia
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(200, 3))).float()
+    single = [float(kmeans_inertia(x, *kmeans(x, 8, 50, seed))) for seed in range(6)]
+    best = float(kmeans_inertia(x, *kmeans(x, 8, 50, 0, n_init=6)))
+    assert best == pytest.approx(min(single)) and min(single) < max(single)
+    with pytest.raises(ValueError, match='n_init'):
+        kmeans(x, 2, n_init=0)
 
 
 def test_weighted_kmeans_equals_kmeans_on_repeated_rows():
@@ -288,3 +317,26 @@ def test_two_processes_equal_one(protocol, tmp_path):
     from conftest import run_distributed
     result = run_distributed(partial(_split_run, protocol), str(tmp_path / 'result.pt'))
     assert result == run(protocol, random_masks(7, n=5))
+
+
+@pytest.mark.parametrize('config,size', [('emerdiff_cocostuff27_traditional.py', None),
+                                         ('emerdiff_cocostuff27_traditional_crop320.py', (320, 320))])
+def test_traditional_configs_score_their_resolution(config, size, tmp_path, tiny_sd, monkeypatch):
+    """Both Table 1 variants run through tools/test.py on a COCO-Stuff-27 (full val2017) copy: one scores every
+    image at its own size, the other STEGO's 320 centre crop."""
+    import os.path as osp
+
+    from conftest import REPO, load_test_tool
+
+    from mmseg_trainfree.testing import write_benchmark_fixture
+    write_benchmark_fixture('coco_stuff27_full', str(tmp_path / 'data'))
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    real = MODELS.get('EmerDiff').segment
+    monkeypatch.setattr(MODELS.get('EmerDiff'), 'segment',
+                        lambda self, image: seen.append(tuple(image.shape[2:])) or real(self, image))
+    metrics = load_test_tool().main([osp.join(REPO, 'configs', config), '--work-dir', 'wd', '--cfg-options',
+                                     f'model.backbone.model_id={tiny_sd}', 'model.backbone.dtype=float32',
+                                     'model.num_masks=3', 'model.pixels=16384', 'model.max_batch=7'])
+    assert 'mIoU' in metrics and seen
+    assert all(s == size for s in seen) if size else any(s != (320, 320) for s in seen)

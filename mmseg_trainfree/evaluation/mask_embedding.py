@@ -4,8 +4,9 @@ mask; pixels are labelled with the nearest *concept* embedding.
 - ``protocol='modified'`` (Table 2): the concept of class c is the mean pixel embedding over all pixels of
   ground-truth class c in the dataset; mIoU of the nearest-concept labels.
 - ``protocol='traditional'`` (Table 1): as many concepts as classes, found by k-means over the dataset's
-  pixel embeddings (mask embeddings weighted by their pixel counts), then one Hungarian matching of
-  concepts to classes over the dataset.
+  pixel embeddings (mask embeddings weighted by their pixel counts; on unit vectors under the cosine
+  distance, several seeded initialisations), then one Hungarian matching of concepts to classes over the
+  dataset.
 
 Per image only the K mask embeddings, the K x C mask-by-class pixel counts and the K mask sizes are kept:
 exact, small and what distributed runs gather.
@@ -34,12 +35,18 @@ def class_concepts(embeddings: list[np.ndarray], counts: list[np.ndarray]) -> tu
 
 
 def traditional_concepts(embeddings: list[np.ndarray], sizes: list[np.ndarray], k: int, seed: int = 0,
-                         iters: int = 100) -> np.ndarray:
-    """k-means centres (k, D) of the pixel embeddings: the mask embeddings weighted by their pixel counts."""
+                         iters: int = 100, distance: str = 'euclidean', n_init: int = 1) -> np.ndarray:
+    """k-means centres (k, D) of the pixel embeddings: the mask embeddings weighted by their pixel counts.
+    With ``distance='cosine'`` the embeddings are L2-normalised first (spherical k-means, so that the
+    clustering and the nearest-concept assignment measure the same thing); the lowest-inertia of ``n_init``
+    seeded initialisations is kept."""
     x = torch.from_numpy(np.concatenate(embeddings)).float()
+    if distance == 'cosine':
+        x = F.normalize(x, dim=1)
     w = torch.from_numpy(np.concatenate(sizes)).float()
     keep = w > 0
-    return kmeans(x[keep], min(k, int(keep.sum())), iters, seed, weights=w[keep])[1].double().numpy()
+    return kmeans(x[keep], min(k, int(keep.sum())), iters, seed, weights=w[keep],
+                  n_init=n_init)[1].double().numpy()
 
 
 def nearest(embeddings: np.ndarray, concepts: np.ndarray, distance: str) -> np.ndarray:
@@ -56,19 +63,24 @@ class MaskEmbeddingIoUMetric(HungarianIoUMetric):
 
     Args:
         protocol: ``'modified'`` or ``'traditional'`` (see the module docstring).
-        distance: how "nearest concept" is measured: ``'cosine'`` (default) or ``'euclidean'``. The
-            traditional protocol's k-means is Euclidean, as is its assignment.
-        seed / kmeans_iters: of the traditional protocol's k-means.
+        distance: how "nearest concept" is measured: ``'cosine'`` (default) or ``'euclidean'``, in both
+            protocols; the traditional protocol's k-means then runs on unit vectors (cosine) or raw ones.
+        seed / kmeans_iters / kmeans_inits: of the traditional protocol's k-means; the initialisation of
+            lowest inertia among ``kmeans_inits`` seeded ones (seed, seed + 1, ...) is kept.
     """
 
     def __init__(self, protocol: str = 'modified', distance: str = 'cosine', ignore_index: int = 255,
-                 seed: int = 0, kmeans_iters: int = 100, collect_device: str = 'cpu', prefix: Optional[str] = None):
+                 seed: int = 0, kmeans_iters: int = 100, kmeans_inits: int = 10, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None):
         if protocol not in PROTOCOLS:
             raise ValueError(f'protocol must be one of {PROTOCOLS}, got {protocol!r}')
         if distance not in DISTANCES:
             raise ValueError(f'distance must be one of {DISTANCES}, got {distance!r}')
         super().__init__('dataset', ignore_index, collect_device, prefix)
+        if kmeans_inits < 1:
+            raise ValueError(f'kmeans_inits must be >= 1, got {kmeans_inits}')
         self.protocol, self.distance, self.seed, self.kmeans_iters = protocol, distance, seed, kmeans_iters
+        self.kmeans_inits = kmeans_inits
 
     @property
     def protocol_name(self) -> str:
@@ -102,9 +114,10 @@ class MaskEmbeddingIoUMetric(HungarianIoUMetric):
             tp = np.diag(conf).copy()
             fp, fn = conf.sum(1) - tp, conf.sum(0) - tp
         else:
-            centres = traditional_concepts(embeddings, sizes, self.num_classes, self.seed, self.kmeans_iters)
+            centres = traditional_concepts(embeddings, sizes, self.num_classes, self.seed, self.kmeans_iters,
+                                           self.distance, self.kmeans_inits)
             conf = np.zeros((len(centres), self.num_classes), np.int64)
             for e, c in zip(embeddings, counts):
-                np.add.at(conf, nearest(e, centres, 'euclidean'), c)
+                np.add.at(conf, nearest(e, centres, self.distance), c)
             tp, fp, fn = matched_counts(conf)
         return self.summarize(tp, fp, fn)

@@ -20,13 +20,34 @@ def _squared_distance(x: Tensor, sq: Tensor, centre: Tensor) -> Tensor:
 
 
 def kmeans(x: Tensor, k: int, iters: int = 50, seed: int = 0, tol: float = 1e-6,
-           weights: Tensor | None = None) -> tuple[Tensor, Tensor]:
+           weights: Tensor | None = None, n_init: int = 1) -> tuple[Tensor, Tensor]:
     """Lloyd's k-means on the rows of ``x`` (N, D) with k-means++ seeding; deterministic for a seed.
 
     ``weights`` (N,) count each row that many times (e.g. mask embeddings weighted by their pixel
-    counts equal k-means over the pixels). Returns (labels (N,), centres (k, D)). A cluster that
-    empties keeps its previous centre.
+    counts equal k-means over the pixels). ``n_init`` runs as many initialisations (seeds ``seed``,
+    ``seed + 1``, ...) and keeps the one of lowest (weighted) inertia. Returns (labels (N,), centres (k, D)).
+    A cluster that empties keeps its previous centre.
     """
+    if n_init < 1:
+        raise ValueError(f'k-means needs n_init >= 1, got {n_init}')
+    best, best_inertia = None, float('inf')
+    for i in range(n_init):
+        labels, centres = _kmeans_once(x, k, iters, seed + i, tol, weights)
+        inertia = float(kmeans_inertia(x, labels, centres, weights))
+        if inertia < best_inertia:
+            best, best_inertia = (labels, centres), inertia
+    return best
+
+
+def kmeans_inertia(x: Tensor, labels: Tensor, centres: Tensor, weights: Tensor | None = None) -> Tensor:
+    """Sum over rows of (weight x) squared distance to the assigned centre."""
+    sq = (x.float() - centres[labels]).pow(2).sum(1)
+    return (sq if weights is None else sq * weights.to(sq)).sum()
+
+
+def _kmeans_once(x: Tensor, k: int, iters: int, seed: int, tol: float,
+                 weights: Tensor | None) -> tuple[Tensor, Tensor]:
+    """One k-means++ initialisation and Lloyd's iterations (see :func:`kmeans`)."""
     n = x.shape[0]
     if not 1 <= k <= n:
         raise ValueError(f'k-means needs 1 <= k <= number of points ({n}), got k={k}')
