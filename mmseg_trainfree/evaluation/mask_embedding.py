@@ -8,8 +8,8 @@ mask; pixels are labelled with the nearest *concept* embedding.
   distance, several seeded initialisations), then one Hungarian matching of concepts to classes over the
   dataset.
 
-Per image only the K mask embeddings, the K x C mask-by-class pixel counts and the K mask sizes are kept:
-exact, small and what distributed runs gather.
+Per image only the K mask embeddings, the K x C mask-by-class pixel counts (int32, only the classes the image
+holds) and the K mask sizes are kept: exact, small and what distributed runs gather.
 """
 from __future__ import annotations
 
@@ -27,10 +27,25 @@ PROTOCOLS = ('modified', 'traditional')
 DISTANCES = ('cosine', 'euclidean')
 
 
-def class_concepts(embeddings: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Mean pixel embedding of each class (C, D) and whether the class has pixels (C,)."""
-    sums = sum(c.T.astype(np.float64) @ e.astype(np.float64) for e, c in zip(embeddings, counts))
-    pixels = sum(c.sum(0) for c in counts)
+def sparse_counts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A (K, C) mask-by-class count matrix as (the class columns with pixels, their counts (K, n)), int32:
+    an image holds few of a benchmark's classes (PASCAL-Context-459: dense int64 would be 110 KB an image)."""
+    cols = np.flatnonzero(counts.any(0)).astype(np.int32)
+    return cols, counts[:, cols].astype(np.int32)
+
+
+def class_concepts(embeddings: list[np.ndarray], counts: list, num_classes: int | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean pixel embedding of each class (C, D) and whether the class has pixels (C,); ``counts`` are dense
+    (K, C) matrices or :func:`sparse_counts` pairs (then ``num_classes`` is needed)."""
+    if num_classes is None:
+        num_classes = counts[0].shape[1]
+    sums = np.zeros((num_classes, embeddings[0].shape[1]))
+    pixels = np.zeros(num_classes, np.int64)
+    for e, c in zip(embeddings, counts):
+        cols, c = c if isinstance(c, tuple) else (np.arange(num_classes), c)
+        sums[cols] += c.T.astype(np.float64) @ e.astype(np.float64)
+        pixels[cols] += c.sum(0)
     return sums / np.maximum(pixels, 1)[:, None], pixels > 0
 
 
@@ -100,24 +115,24 @@ class MaskEmbeddingIoUMetric(HungarianIoUMetric):
             counts = np.zeros((k, self.num_classes), np.int64)
             conf = confusion(pred, label, self.num_classes, self.ignore_index)
             counts[:conf.shape[0]] = conf
-            sizes = torch.bincount(pred.flatten().long(), minlength=k).numpy()
-            self.results.append((embeddings, counts, sizes))
+            sizes = torch.bincount(pred.flatten().long(), minlength=k).numpy().astype(np.int32)
+            self.results.append((embeddings, sparse_counts(counts), sizes))
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         embeddings, counts, sizes = (list(r) for r in zip(*results))
         if self.protocol == 'modified':
-            concepts, valid = class_concepts(embeddings, counts)
+            concepts, valid = class_concepts(embeddings, counts, self.num_classes)
             index = np.flatnonzero(valid)
             conf = np.zeros((self.num_classes, self.num_classes), np.int64)
-            for e, c in zip(embeddings, counts):
-                np.add.at(conf, index[nearest(e, concepts[index], self.distance)], c)
+            for e, (cols, c) in zip(embeddings, counts):
+                np.add.at(conf, (index[nearest(e, concepts[index], self.distance)][:, None], cols[None]), c)
             tp = np.diag(conf).copy()
             fp, fn = conf.sum(1) - tp, conf.sum(0) - tp
         else:
             centres = traditional_concepts(embeddings, sizes, self.num_classes, self.seed, self.kmeans_iters,
                                            self.distance, self.kmeans_inits)
             conf = np.zeros((len(centres), self.num_classes), np.int64)
-            for e, c in zip(embeddings, counts):
-                np.add.at(conf, nearest(e, centres, self.distance), c)
+            for e, (cols, c) in zip(embeddings, counts):
+                np.add.at(conf, (nearest(e, centres, self.distance)[:, None], cols[None]), c)
             tp, fp, fn = matched_counts(conf)
         return self.summarize(tp, fp, fn)
