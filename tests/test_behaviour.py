@@ -113,7 +113,8 @@ def emerdiff_masks_and_differences(trained_sd: str, data_root: str, num_images: 
             x0 = model.backbone.encode_images(x).float()
             text = model.backbone.encode_prompts([model.prompt])
             inversion, queries = model.invert_and_record(x0, text, torch.Generator().manual_seed(model.seed))
-            labels = model.low_resolution_masks(queries[model.feature_timestep, model.feature_layer], tuple(x0.shape[2:]))
+            features = queries[model.feature_timestep, model.feature_layer]
+            labels = model.low_resolution_masks(features, tuple(x0.shape[2:]))
             masks = F.one_hot(labels, int(labels.max()) + 1).permute(2, 0, 1).float()
             images = model.decode(model.modulated_denoising(inversion, text, masks))
         out.append((masks, difference_maps(images[1::2], images[0::2])))

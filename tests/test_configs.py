@@ -13,6 +13,8 @@ from mmseg_trainfree.registry import DATASETS, MODELS
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '*.py')))
 EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 19, 'maskdiffusion_potsdam.py': 6,
                     'maskdiffusion_cocostuff171.py': 171, 'maskdiffusion_shapes_demo.py': 4,
+                    'maskdiffusion_voc_official.py': 20, 'maskdiffusion_cityscapes_official.py': 19,
+                    'maskdiffusion_potsdam_official.py': 6, 'maskdiffusion_cocostuff171_official.py': 171,
                     'maskdiffusion_unsup_cityscapes19.py': 19, 'maskdiffusion_unsup_cityscapes27.py': 27,
                     'maskdiffusion_unsup_cocostuff27.py': 27, 'maskdiffusion_unsup_shapes_demo.py': 4,
                     'kmeans_sd_unsup_cityscapes19.py': 19, 'kmeans_sd_unsup_cityscapes27.py': 27,

@@ -157,3 +157,49 @@ def test_each_class_map_comes_from_exactly_its_own_tokens(tiny_sd):
         assert torch.allclose(maps[0, entry], expected, atol=1e-5), names[entry]
         shifted = sum(s[0][:, [t + 1 for t in toks]].mean(-1).view(8, 8) for (s,) in full['scores'].values())
         assert not torch.allclose(maps[0, entry], shifted / len(full['scores']), atol=1e-3)
+
+
+def test_image_scope_takes_each_crops_window_of_the_whole_images_weights(tiny_sd):
+    """Slide mode with cross_attn_scope='image' (official code): one pass on the whole image resized gives the
+    class weights; each crop's logits are its own features' prototypes under its window of those weights."""
+    slide = dict(mode='slide', crop_size=(64, 64), stride=(64, 64))
+    kw = dict(image_size=None, cross_attn_map='exp', cross_attn_norm='max', test_cfg=slide)
+    image = MODELS.build(maskdiffusion_cfg(tiny_sd, cross_attn_scope='image', image_attention_size=(64, 64), **kw))
+    own = MODELS.build(maskdiffusion_cfg(tiny_sd, **kw))
+    image.set_vocabulary(['background', 'disc', 'square', 'triangle'])
+    own.set_vocabulary(['background', 'disc', 'square', 'triangle'])
+    x = torch.rand(1, 3, 64, 128, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    metas = [dict(img_shape=(64, 128), ori_shape=(64, 128))]
+    with torch.no_grad():
+        got = image.inference(x, metas)
+        weights = image.features_and_weights(F.interpolate(x, (64, 64), mode='bilinear', align_corners=False))[1]
+        weights = F.interpolate(weights, (64, 128), mode='bilinear', align_corners=False)
+        for x1 in (0, 64):
+            features = image.features_and_weights(x[..., x1:x1 + 64])[0]
+            window = F.interpolate(weights[..., x1:x1 + 64], features.shape[2:], mode='bilinear', align_corners=False)
+            expected = F.interpolate(assign_classes(features, class_prototypes(features, window)), (64, 64),
+                                     mode='bilinear', align_corners=False)
+            assert torch.allclose(got[..., x1:x1 + 64], expected, atol=1e-5)
+        assert not torch.allclose(got, own.inference(x, metas), atol=1e-3)
+        whole = dict(kw, test_cfg=dict(mode='whole'), image_size=(64, 64))
+        a = MODELS.build(maskdiffusion_cfg(tiny_sd, cross_attn_scope='image', **whole))
+        b = MODELS.build(maskdiffusion_cfg(tiny_sd, **whole))
+        assert torch.equal(a.inference(x, metas), b.inference(x, metas))  # whole mode: one scope
+    with pytest.raises(ValueError, match='cross_attn_scope'):
+        MODELS.build(maskdiffusion_cfg(tiny_sd, cross_attn_scope='tile'))
+
+
+def test_official_cityscapes_config_runs_through_tools_test(tmp_path, tiny_sd, monkeypatch):
+    """The official-code variant on a Cityscapes-layout copy: slide crops with the whole image's weights."""
+    import os.path as osp
+
+    from conftest import REPO, load_test_tool
+
+    from mmseg_trainfree.testing import write_benchmark_fixture
+    write_benchmark_fixture('cityscapes', str(tmp_path / 'data'))
+    monkeypatch.chdir(tmp_path)
+    metrics = load_test_tool().main([osp.join(REPO, 'configs/maskdiffusion_cityscapes_official.py'), '--work-dir',
+                                     'wd', '--cfg-options', f'model.backbone.model_id={tiny_sd}',
+                                     'model.backbone.dtype=float32', 'model.image_attention_size=[64,64]',
+                                     'model.test_cfg.crop_size=[64,64]', 'model.test_cfg.stride=[64,64]'])
+    assert 0 <= metrics['mIoU'] <= 100

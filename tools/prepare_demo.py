@@ -25,7 +25,8 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=VAL_SEED)
     args = parser.parse_args(argv)
     generate_shapes_dataset(osp.join(args.root, 'shapes'), args.num_images, (args.size, args.size), seed=args.seed)
-    print(f'demo data in {args.root}: shapes/ ({args.num_images} images of {args.size} x {args.size}, seed {args.seed})')
+    print(f'demo data in {args.root}: shapes/ ({args.num_images} images of {args.size} x {args.size}, '
+          f'seed {args.seed})')
 
 
 if __name__ == '__main__':

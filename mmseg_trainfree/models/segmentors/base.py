@@ -173,7 +173,7 @@ class TrainingFreeSegmentor(BaseSegmentor):
                 y2, x2 = min(hi * h_stride + h_crop, h_img), min(wi * w_stride + w_crop, w_img)
                 y1, x1 = max(y2 - h_crop, 0), max(x2 - w_crop, 0)
                 crop = inputs[:, :, y1:y2, x1:x2]
-                metas = [dict(m, img_shape=tuple(crop.shape[2:])) for m in batch_img_metas]
+                metas = [dict(m, img_shape=tuple(crop.shape[2:]), crop_box=(y1, y2, x1, x2)) for m in batch_img_metas]
                 crop_logits = self.encode_decode(crop, metas)
                 if logits is None:
                     logits = inputs.new_zeros((b, crop_logits.shape[1], h_img, w_img))

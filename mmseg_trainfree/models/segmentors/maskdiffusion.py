@@ -15,6 +15,7 @@ from .diffusion_base import DEFAULT_FEATURE_LAYERS, DiffusionFeatureSegmentor
 
 CROSS_ATTN_MAPS = ('scores', 'exp', 'softmax')
 CROSS_ATTN_NORMS = ('minmax', 'max', 'none')
+CROSS_ATTN_SCOPES = ('input', 'image')
 
 
 def finest_grid(maps: Sequence[Tensor]) -> tuple[int, int]:
@@ -75,6 +76,10 @@ class MaskDiffusion(DiffusionFeatureSegmentor):
             ``'softmax'`` the attention probabilities.
         cross_attn_norm: per-class spatial normalisation before Eq. 5: ``'minmax'`` (to the [0, 1]
             the paper describes), ``'max'`` (official code), ``'none'``.
+        cross_attn_scope: in slide mode, where the class weights of a crop come from: ``'input'`` (the
+            crop's own UNet pass, normalised over the crop) or ``'image'`` (official code: one pass on the
+            whole image resized to ``image_attention_size``, normalised over the image, and each crop takes
+            its window of it; the features stay per crop).
     """
 
     def __init__(self, backbone: dict, data_preprocessor: Optional[dict] = None, class_names=None,
@@ -83,12 +88,15 @@ class MaskDiffusion(DiffusionFeatureSegmentor):
                  feature_layers: Sequence[str] = DEFAULT_FEATURE_LAYERS,
                  cross_attn_layers: Sequence[str] = ('down_blocks.2.attentions.*.attn2', 'mid_block.attentions.*.attn2',
                                                      'up_blocks.1.attentions.*.attn2'),
-                 cross_attn_map: str = 'scores', cross_attn_norm: str = 'minmax',
-                 test_cfg: Optional[dict] = None, init_cfg=None):
+                 cross_attn_map: str = 'scores', cross_attn_norm: str = 'minmax', cross_attn_scope: str = 'input',
+                 image_attention_size: Sequence[int] = (512, 512), test_cfg: Optional[dict] = None,
+                 init_cfg=None):
         if cross_attn_map not in CROSS_ATTN_MAPS:  # checked before the weights load
             raise ValueError(f'cross_attn_map must be one of {CROSS_ATTN_MAPS}, got {cross_attn_map!r}')
         if cross_attn_norm not in CROSS_ATTN_NORMS:
             raise ValueError(f'cross_attn_norm must be one of {CROSS_ATTN_NORMS}, got {cross_attn_norm!r}')
+        if cross_attn_scope not in CROSS_ATTN_SCOPES:
+            raise ValueError(f'cross_attn_scope must be one of {CROSS_ATTN_SCOPES}, got {cross_attn_scope!r}')
         if not feature_layers or not cross_attn_layers:
             raise ValueError('MaskDiffusion needs at least one feature layer and one cross-attention layer')
         super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed,
@@ -96,7 +104,9 @@ class MaskDiffusion(DiffusionFeatureSegmentor):
         self.prompt_prefix, self.prompt_joiner = prompt_prefix, prompt_joiner
         self.cross_attn_layers = list(cross_attn_layers)
         self.cross_attn_map, self.cross_attn_norm = cross_attn_map, cross_attn_norm
+        self.cross_attn_scope, self.image_attention_size = cross_attn_scope, tuple(image_attention_size)
         self._prompts = None
+        self._image_weights: Optional[Tensor] = None  # 'image' scope: the whole image's class weights
         self.freeze()
 
     def on_vocabulary_change(self) -> None:
@@ -131,9 +141,10 @@ class MaskDiffusion(DiffusionFeatureSegmentor):
             total = total + F.interpolate(entries, size, mode='bilinear', align_corners=False)
         return total / len(recorded)
 
-    def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
-        b, _, h, w = inputs.shape
-        images = self.resize_input(inputs)
+    def features_and_weights(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """One batched UNet pass over every prompt: the internal features (Eq. 3) and the normalised class
+        weights (Eq. 4), both (B, ., h, w) on the finest feature grid."""
+        b = images.shape[0]
         packed, entry_class, key_index = self.prompts()
         latents = self.noisy_latents(images)
         text = self.backbone.encode_token_ids(torch.stack([p.input_ids for p in packed]))
@@ -146,9 +157,28 @@ class MaskDiffusion(DiffusionFeatureSegmentor):
                                        text.repeat(b, 1, 1))
         maps = [feats[n][0].view(b, len(packed), *feats[n][0].shape[1:]).mean(1) for n in self.feature_layers]
         grid = finest_grid(maps)
-        features = internal_features(maps, grid)
         entry_maps = self.cross_attention_maps(recorder[recorder.what[0]], packed, key_index, b,
                                                tuple(latents.shape[2:]), grid)
         weights = normalize_maps(merge_synonyms(entry_maps, entry_class, self.num_classes), self.cross_attn_norm)
+        return internal_features(maps, grid), weights
+
+    def inference(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
+        if self.cross_attn_scope != 'image' or self.test_cfg.get('mode', 'whole') != 'slide':
+            return super().inference(inputs, batch_img_metas)
+        whole = F.interpolate(inputs, self.image_attention_size, mode='bilinear', align_corners=False)
+        weights = self.features_and_weights(whole)[1]
+        self._image_weights = F.interpolate(weights, inputs.shape[2:], mode='bilinear', align_corners=False)
+        try:
+            return super().inference(inputs, batch_img_metas)
+        finally:
+            self._image_weights = None
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
+        h, w = inputs.shape[2:]
+        features, weights = self.features_and_weights(self.resize_input(inputs))
+        if self._image_weights is not None:  # this crop's window of the whole image's weights
+            y1, y2, x1, x2 = batch_img_metas[0].get('crop_box', (0, h, 0, w))
+            window = self._image_weights[:, :, y1:y2, x1:x2]
+            weights = F.interpolate(window, features.shape[2:], mode='bilinear', align_corners=False)
         logits = assign_classes(features, class_prototypes(features, weights))
         return F.interpolate(logits, (h, w), mode='bilinear', align_corners=False)
