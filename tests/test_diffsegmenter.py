@@ -79,6 +79,21 @@ def test_class_weight_one_is_the_plain_prompt(tiny_sd):
     assert not torch.allclose(weighted[:, 4], text[:, 4]) and torch.allclose(weighted[:, 6:], text[:, 6:])
 
 
+def test_class_weight_1_21_equals_a_hand_computation(tiny_sd):
+    """class++ with w = 1.21: e' = e_empty + 1.21 (e - e_empty) at exactly the class tokens, every other
+    position the plain prompt's."""
+    model = diffsegmenter(tiny_sd)
+    weighted, spans, _ = model.prompts()
+    plain = model.backbone.encode_prompts(['a photograph of cat', 'a photograph of dog', 'a photograph of puppy',
+                                           'a photograph of potted plant'])
+    empty = model.backbone.encode_prompts([''])[0]
+    for row, span in enumerate(spans):
+        expected = plain[row].clone()
+        for p in span:
+            expected[p] = empty[p] + 1.21 * (plain[row, p] - empty[p])
+        assert torch.allclose(weighted[row], expected, atol=1e-6)
+
+
 def test_background_takes_the_constant_score(tiny_sd):
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     with torch.no_grad():

@@ -69,3 +69,22 @@ def test_gem_path_equals_a_hand_computation(tiny_clip, iterations, temp):
     assert torch.allclose(ori[:, 0], clip.model.encode_image(normalised), atol=1e-5)
     with pytest.raises(ValueError, match='gem_depth'):
         gem_backbone(tiny_clip, gem_depth=4)
+
+
+def test_gem_path_accumulates_over_two_blocks(tiny_clip):
+    """gem_depth=3 on the tiny 2-block ViT: both blocks add their self-self attention (computed on the original
+    path's input of that block) to one GEM residual stream that starts at the first block's input."""
+    clip = gem_backbone(tiny_clip, gem_depth=3)
+    visual = clip.model.visual
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    gem, _ = clip.forward_tokens(x)
+    normalised = ((x + 1) / 2 - clip.mean) / clip.std
+    tokens = visual.conv1(normalised).flatten(2).transpose(1, 2)
+    tokens = torch.cat([visual.class_embedding.view(1, 1, -1).expand(2, -1, -1), tokens], 1)
+    tokens = visual.ln_pre(tokens + visual.positional_embedding)
+    first, last = visual.transformer.resblocks
+    expected = (tokens + first.ls_1(hand_gem_block(first, tokens, 1))
+                + last.ls_1(hand_gem_block(last, first(tokens), 1)))
+    assert torch.allclose(gem, visual.ln_post(expected) @ visual.proj, atol=1e-5)
+    one_block = gem_backbone(tiny_clip, gem_depth=2).forward_tokens(x)[0]
+    assert not torch.allclose(gem, one_block, atol=1e-4)

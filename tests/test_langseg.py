@@ -64,13 +64,30 @@ def test_kl_merging_recovers_planted_groups():
     assert len(merge_attention(sa, anchor_grid(4, (8, 8)), [1e-6])) == 16  # nothing merges below ~0
 
 
-def test_spectral_clusters_recover_block_diagonal_blocks():
+@pytest.mark.parametrize('normalization', ['none', 'dhillon'])
+def test_spectral_clusters_recover_block_diagonal_blocks(normalization):
     groups = [list(range(0, 10)), list(range(10, 30)), list(range(30, 36))]
     for svd in ('full', 'lowrank'):
-        ids = spectral_clusters(planted_attention(groups, 36, seed=1), num_vectors=3, num_clusters=3, svd=svd)
+        # Dhillon: l = ceil(log2 k) = 2 vectors after the trivial one; the raw SVD: the first k = 3
+        vectors = 2 if normalization == 'dhillon' else 3
+        ids = spectral_clusters(planted_attention(groups, 36, seed=1), num_vectors=vectors, num_clusters=3, svd=svd,
+                                normalization=normalization)
         for members in groups:
             assert ids[members].unique().numel() == 1
         assert ids.unique().numel() == 3
+
+
+def test_dhillon_normalisation_scales_by_row_and_column_sums():
+    """D1^-1/2 SA D2^-1/2 of a block-structured SA whose columns carry different mass: its leading singular
+    vector is D1^1/2 (trivially), which the co-clustering skips; a bad name is refused."""
+    sa = planted_attention([list(range(0, 5)), list(range(5, 20))], 20, seed=3)
+    row, col = sa.sum(1), sa.sum(0)
+    normalised = sa / row.sqrt()[:, None] / col.sqrt()[None]
+    u, s, _ = torch.linalg.svd(normalised)
+    assert s[0] == pytest.approx(1.0, abs=1e-5)
+    assert torch.allclose(u[:, 0].abs(), F.normalize(row.sqrt(), dim=0), atol=1e-5)
+    with pytest.raises(ValueError, match='normalization'):
+        spectral_clusters(sa, 2, 2, normalization='ncut')
 
 
 def test_self_attention_aggregation_equals_a_hand_computation():

@@ -32,21 +32,36 @@ def cluster_scores(clusters: Tensor, cross: Tensor) -> Tensor:
 
 
 SVD_SOLVERS = ('full', 'lowrank')
+SVD_NORMALIZATIONS = ('none', 'dhillon')
 
 
 def spectral_clusters(self_attention: Tensor, num_vectors: int, num_clusters: int, seed: int = 0,
-                      iters: int = 50, svd: str = 'full') -> Tensor:
-    """SpecClust: k-means on the first ``num_vectors`` left singular vectors of one (N, N) self-attention;
-    ``svd='lowrank'`` computes only those (randomised, seeded) instead of the full decomposition."""
+                      iters: int = 50, svd: str = 'full', normalization: str = 'none') -> Tensor:
+    """SpecClust: k-means on ``num_vectors`` left singular vectors of one (N, N) self-attention SA.
+
+    ``normalization='none'``: the first vectors of SA itself (the report's text). ``'dhillon'``: Dhillon's
+    bipartite spectral co-clustering, which the report cites: the SVD of D1^-1/2 SA D2^-1/2 (D1, D2 the row and
+    column sums), the trivial first vector skipped, the next ``num_vectors`` scaled by D1^-1/2 (the pixels are
+    the rows: queries; Dhillon uses ceil(log2 k) of them). ``svd='lowrank'`` computes only the leading vectors
+    (randomised, seeded)."""
+    if normalization not in SVD_NORMALIZATIONS:
+        raise ValueError(f'normalization must be one of {SVD_NORMALIZATIONS}, got {normalization!r}')
     a = self_attention.float()
+    skip = int(normalization == 'dhillon')
+    if skip:
+        row, col = a.sum(1).clamp_min(1e-12).rsqrt(), a.sum(0).clamp_min(1e-12).rsqrt()
+        a = a * row[:, None] * col[None]
+    wanted = num_vectors + skip
     if svd == 'lowrank':
         with torch.random.fork_rng(devices=[a.device] if a.is_cuda else []):  # seeded, global RNG left alone
             torch.manual_seed(seed)
-            u = torch.svd_lowrank(a, q=min(num_vectors + 10, min(a.shape)), niter=6)[0][:, :num_vectors]
+            u = torch.svd_lowrank(a, q=min(wanted + 10, min(a.shape)), niter=6)[0][:, skip:wanted]
     elif svd == 'full':
-        u = torch.linalg.svd(a)[0][:, :num_vectors]
+        u = torch.linalg.svd(a)[0][:, skip:wanted]
     else:
         raise ValueError(f'svd must be one of {SVD_SOLVERS}, got {svd!r}')
+    if skip:
+        u = u * row[:, None]
     return kmeans(u, num_clusters, iters, seed)[0]
 
 
@@ -180,18 +195,23 @@ class SpecClust(DiffSegClust):
 
     Args:''' + _CLIP_DOC + _SD_DOC + '''
         num_vectors / num_clusters / kmeans_iters: the SVD and k-means settings.
-        svd: 'full' (exact, the report's) or 'lowrank' (randomised, only the leading vectors; faster on CPU).'''
+        svd: 'full' (exact, the report's) or 'lowrank' (randomised, only the leading vectors; faster on CPU).
+        normalization: 'none' (default: the report's text, "the first few left singular vectors" of SA) or
+            'dhillon' (the bipartite co-clustering it cites: D1^-1/2 SA D2^-1/2, trivial vector skipped).'''
 
     def __init__(self, *args, num_vectors: int = 20, num_clusters: int = 20, kmeans_iters: int = 50,
-                 svd: str = 'full', **kwargs):
+                 svd: str = 'full', normalization: str = 'none', **kwargs):
         if svd not in SVD_SOLVERS:
             raise ValueError(f'SpecClust.svd must be one of {SVD_SOLVERS}, got {svd!r}')
+        if normalization not in SVD_NORMALIZATIONS:
+            raise ValueError(f'SpecClust.normalization must be one of {SVD_NORMALIZATIONS}, got {normalization!r}')
         super().__init__(*args, **kwargs)
         self.num_vectors, self.num_clusters, self.kmeans_iters = int(num_vectors), int(num_clusters), int(kmeans_iters)
-        self.svd = svd
+        self.svd, self.normalization = svd, normalization
 
     def clusters(self, sa: Tensor, hw: tuple[int, int], size: tuple[int, int]) -> Tensor:
-        ids = spectral_clusters(sa, self.num_vectors, self.num_clusters, self.seed, self.kmeans_iters, self.svd)
+        ids = spectral_clusters(sa, self.num_vectors, self.num_clusters, self.seed, self.kmeans_iters, self.svd,
+                                self.normalization)
         return F.interpolate(ids.view(1, 1, *hw).float(), size, mode='nearest')[0, 0].long()
 
 
