@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import os.path as osp
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence
@@ -94,10 +93,10 @@ def caption_names(label: np.ndarray, rng: np.random.Generator, recipe: TinySDRec
     return [named[i] for i in rng.permutation(len(named))]
 
 
-def make_captioned_shapes(recipe: TinySDRecipe, tokenizer, seed: Optional[int] = None):
+def make_captioned_shapes(recipe: TinySDRecipe, tokenizer):
     """Images (N, 3, S, S) in [-1, 1], labels (N, S, S) int64, token ids (N, 77) and the token-to-class
     averaging matrices (N, 77, C) of the captions' class names (a column of zeros: not named)."""
-    rng = np.random.default_rng(recipe.seed if seed is None else seed)
+    rng = np.random.default_rng(recipe.seed)
     s, c = recipe.image_size, len(recipe.classes)
     images, labels, ids, token_class = [], [], [], []
     for _ in range(recipe.num_images):
@@ -146,14 +145,17 @@ class AttentionCollector(AttentionHook):
             self.maps[layer] = probs.mean(1)
 
 
+def class_fractions(labels: Tensor, num_classes: int, hw: tuple[int, int]) -> Tensor:
+    """The area fraction of each class (B, h*w, C) in each cell of an (h, w) grid over the label maps (B, H, W)."""
+    one_hot = F.one_hot(labels, num_classes).permute(0, 3, 1, 2).float()
+    return F.adaptive_avg_pool2d(one_hot, hw).flatten(2).transpose(1, 2)
+
+
 def soft_targets(labels: Tensor, token_class: Tensor, hw: tuple[int, int]) -> Tensor:
     """Per position of an (h, w) layer: the area fraction of each named class and, last, of everything
     not named (the null target), (B, h*w, C+1)."""
-    c = token_class.shape[-1]
     named = token_class.sum(1) > 0  # (B, C)
-    fractions = F.adaptive_avg_pool2d(F.one_hot(labels, c).permute(0, 3, 1, 2).float(), hw).flatten(2)
-    fractions = fractions.transpose(1, 2)  # (B, h*w, C)
-    kept = fractions * named[:, None].float()
+    kept = class_fractions(labels, token_class.shape[-1], hw) * named[:, None].float()
     return torch.cat([kept, 1 - kept.sum(-1, keepdim=True)], -1)
 
 
@@ -180,9 +182,7 @@ def self_attention_loss(probs: Tensor, labels: Tensor, num_classes: int, latent_
     probabilities (B, N, N); "own class" is soft (the dot product of the two positions' class fractions).
     Real SD's self-attention stays inside objects, which DiffSeg, AggSD, DiffSegmenter's refinement and
     EmerDiff's propagation rely on; a model this small does not learn it from the DDPM loss alone."""
-    hw = spatial_shape(probs.shape[1], latent_hw)
-    fractions = F.adaptive_avg_pool2d(F.one_hot(labels, num_classes).permute(0, 3, 1, 2).float(), hw)
-    fractions = fractions.flatten(2).transpose(1, 2)  # (B, N, C)
+    fractions = class_fractions(labels, num_classes, spatial_shape(probs.shape[1], latent_hw))
     same = torch.einsum('bnm,bmc,bnc->bn', probs.float(), fractions, fractions)
     per_row = -(same.clamp_min(1e-6)).log().mean(-1)
     return (per_row * row_weight).sum() / row_weight.sum().clamp_min(1e-6)
@@ -314,9 +314,4 @@ def train_tiny_stable_diffusion(out_dir: str, recipe: Optional[TinySDRecipe] = N
                                      self_attention=float(np.mean(history['self_attention'][-50:]))))
     with open(osp.join(out_dir, 'training_recipe.json'), 'w') as f:
         json.dump(summary, f, indent=2)
-    for leftover in ('diffusion_pytorch_model.bin', 'pytorch_model.bin'):
-        for name in ('vae', 'unet', 'text_encoder'):
-            path = osp.join(out_dir, name, leftover)
-            if osp.isfile(path):
-                os.remove(path)
     return out_dir

@@ -14,9 +14,9 @@ from torchvision.transforms import functional as TF
 
 from ...registry import MODELS
 from ..attention import AttentionRecorder, OutputModulator, ReferenceAttention, attention_hooks, spatial_shape
+from ..backbones.hub import resolve_dtype
 from ..utils.clustering import kmeans
 from ..utils.ddpm_inversion import DDPMSchedule, denoise_step, invert, sample_latents
-from ..backbones.hub import resolve_dtype
 from .base import TrainingFreeSegmentor, require_whole_mode
 
 MODES = ('emerdiff', 'naive_upsample')
@@ -217,9 +217,9 @@ class EmerDiff(TrainingFreeSegmentor):
         """One image (1, 3, h, w) in [-1, 1] -> per-mask scores (K, h, w) and mask embeddings (K, D)."""
         h, w = image.shape[2:]
         size = input_size(h, w, self.pixels, 8 * self.backbone.latent_factor)
-        if size != (h, w):  # antialiased, so that downsizing a large input (Cityscapes) does not alias
-            image = F.interpolate(image, size, mode='bilinear', align_corners=False, antialias=True)
-        x = image
+        x = image  # downsizing a large input (Cityscapes 1024 x 2048 to 384 x 768) is antialiased
+        if size != (h, w):
+            x = F.interpolate(image, size, mode='bilinear', align_corners=False, antialias=True)
         generator = torch.Generator().manual_seed(self.seed)
         x0 = self.backbone.encode_images(x).float()  # the inversion's arithmetic in fp32, also under fp16
         text = self.backbone.encode_prompts([self.prompt])
