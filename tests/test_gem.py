@@ -50,6 +50,15 @@ def hand_gem_block(block, x, iterations, inv_temp=None):
     return out @ attn.out_proj.weight.T + attn.out_proj.bias
 
 
+def input_tokens(clip, x):
+    """The normalised image and the first block's input tokens (class token first), written out."""
+    visual = clip.model.visual
+    normalised = ((x + 1) / 2 - clip.mean) / clip.std
+    tokens = visual.conv1(normalised).flatten(2).transpose(1, 2)
+    tokens = torch.cat([visual.class_embedding.view(1, 1, -1).expand(x.shape[0], -1, -1), tokens], 1)
+    return normalised, visual.ln_pre(tokens + visual.positional_embedding)
+
+
 @pytest.mark.parametrize('iterations,temp', [(1, None), (2, None), (1, 3.0)])
 def test_gem_path_equals_a_hand_computation(tiny_clip, iterations, temp):
     """gem_depth=2 on the tiny 2-block ViT: the GEM path is the last block's input plus the self-self attention
@@ -58,10 +67,7 @@ def test_gem_path_equals_a_hand_computation(tiny_clip, iterations, temp):
     visual = clip.model.visual
     x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
     gem, ori = clip.forward_tokens(x)
-    normalised = ((x + 1) / 2 - clip.mean) / clip.std
-    tokens = visual.conv1(normalised).flatten(2).transpose(1, 2)
-    tokens = torch.cat([visual.class_embedding.view(1, 1, -1).expand(2, -1, -1), tokens], 1)
-    tokens = visual.ln_pre(tokens + visual.positional_embedding)
+    normalised, tokens = input_tokens(clip, x)
     first, last = visual.transformer.resblocks
     before_last = first(tokens)
     expected = before_last + last.ls_1(hand_gem_block(last, before_last, iterations, temp))
@@ -78,10 +84,7 @@ def test_gem_path_accumulates_over_two_blocks(tiny_clip):
     visual = clip.model.visual
     x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(2)) * 2 - 1
     gem, _ = clip.forward_tokens(x)
-    normalised = ((x + 1) / 2 - clip.mean) / clip.std
-    tokens = visual.conv1(normalised).flatten(2).transpose(1, 2)
-    tokens = torch.cat([visual.class_embedding.view(1, 1, -1).expand(2, -1, -1), tokens], 1)
-    tokens = visual.ln_pre(tokens + visual.positional_embedding)
+    tokens = input_tokens(clip, x)[1]
     first, last = visual.transformer.resblocks
     expected = (tokens + first.ls_1(hand_gem_block(first, tokens, 1))
                 + last.ls_1(hand_gem_block(last, first(tokens), 1)))
