@@ -1,3 +1,3 @@
-# AggGEM (Method 2), PASCAL-Context val, 59 classes, evaluated at 320 x 320 (paper 004 Table 4: 38.6 mIoU).
+# AggGEM (Method 2), PASCAL-Context val, 59 classes, evaluated at 320 x 320 (Le's report, Table 4: 38.6 mIoU).
 _base_ = ['./_base_/models/agggem.py', './_base_/langseg/pascal_context59.py', './_base_/default_runtime.py']
 model = {{_base_.gem_fields}}

@@ -1,3 +1,3 @@
-# GEM (Method 1), PASCAL VOC 2012 val, 21 classes, evaluated at 320 x 320 (paper 004 Table 4: 55.7 mIoU).
+# GEM (Method 1), PASCAL VOC 2012 val, 21 classes, evaluated at 320 x 320 (Le's report, Table 4: 55.7 mIoU).
 _base_ = ['./_base_/models/gem.py', './_base_/langseg/voc.py', './_base_/default_runtime.py']
 model = {{_base_.gem_fields}}

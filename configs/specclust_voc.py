@@ -1,4 +1,4 @@
-# SpecClust (Method 3b), PASCAL VOC 2012 val, 21 classes, evaluated at 320 x 320 (paper 004 Table 4: 57.1
+# SpecClust (Method 3b), PASCAL VOC 2012 val, 21 classes, evaluated at 320 x 320 (Le's report, Table 4: 57.1
 # mIoU).
 _base_ = ['./_base_/models/specclust.py', './_base_/langseg/voc.py', './_base_/default_runtime.py']
 model = {{_base_.gem_fields}}

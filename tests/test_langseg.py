@@ -1,4 +1,4 @@
-"""The report's methods (paper 004) and DiffSeg: self-attention aggregation, KL merging, spectral clusters,
+"""The report's methods (Le, EPFL) and DiffSeg: self-attention aggregation, KL merging, spectral clusters,
 cluster labelling, CA_CLIP with the VOC background, AggGEM's product, AggSD's prompts, and the 171 -> 27 map."""
 import numpy as np
 import pytest

@@ -84,7 +84,7 @@ class CenterSquareCropResize(_EvalCrop):
 
 @TRANSFORMS.register_module()
 class ResizeToSquare(_EvalCrop):
-    """The language-based segmentation report (paper 004): the whole image resized to ``size`` x ``size``
+    """The language-based segmentation report (Le, EPFL): the whole image resized to ``size`` x ``size``
     (aspect not kept, no crop; bilinear image, nearest labels), scored there."""
 
     def __init__(self, size: int = 320):

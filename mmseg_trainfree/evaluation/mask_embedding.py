@@ -1,5 +1,5 @@
-"""EmerDiff's unsupervised evaluation (paper 000, Sec. 4.3, App. B): every pixel takes the embedding of its
-mask; pixels are labelled with the nearest *concept* embedding.
+"""EmerDiff's unsupervised evaluation (Namekata et al., ICLR 2024, Sec. 4.3, App. B): every pixel takes the
+embedding of its mask; pixels are labelled with the nearest *concept* embedding.
 
 - ``protocol='modified'`` (Table 2): the concept of class c is the mean pixel embedding over all pixels of
   ground-truth class c in the dataset; mIoU of the nearest-concept labels.

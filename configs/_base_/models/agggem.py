@@ -1,4 +1,4 @@
-# AggGEM (Method 2 of paper 004): AGG = SA^T x CA_CLIP, SA from SD v1.5 (DiffSeg's aggregation) at t = 100.
+# AggGEM (Method 2 of Le's report): AGG = SA^T x CA_CLIP, SA from SD v1.5 (DiffSeg's aggregation) at t = 100.
 _base_ = ['./stable_diffusion_v1.py', './gem_clip.py']
 model = dict(
     type='AggGEM',

@@ -1,4 +1,4 @@
-# AggSD (paper 004, weakly supervised): SD v1.5 cross-attention of the image's ground-truth class names in one
+# AggSD (Le's report, weakly supervised): SD v1.5 cross-attention of the image's ground-truth class names in one
 # prompt, refined by SD self-attention; [SOS]'s map is the background.
 _base_ = ['./stable_diffusion_v1.py']
 model = dict(

@@ -1,3 +1,3 @@
-# DiffSegClust (Method 3a of paper 004): DiffSeg clusters of SD self-attention labelled by mean CA_CLIP.
+# DiffSegClust (Method 3a of Le's report): DiffSeg clusters of SD self-attention labelled by mean CA_CLIP.
 _base_ = ['./agggem.py']
 model = dict(type='DiffSegClust', num_points=16, kl_threshold=[0.8, 0.8, 0.8])  # report: t = 100, KL 0.8

@@ -1,4 +1,4 @@
-# DiffSegmenter (paper 003, Sec. 3-4; official code facts in shared REFERENCES). Documented in
+# DiffSegmenter (Wang et al. 2023, Sec. 3-4; official code facts in shared REFERENCES). Documented in
 # docs/methods/diffsegmenter.md.
 _base_ = ['./stable_diffusion_v1.py', './open_clip_vit_b16.py']
 model = dict(

@@ -1,4 +1,4 @@
-# EmerDiff (paper 000, Sec. 3, 4.1, App. A-D). Every field is documented in docs/methods/emerdiff.md.
+# EmerDiff (Namekata et al., ICLR 2024, Sec. 3, 4.1, App. A-D). Every field is documented in docs/methods/emerdiff.md.
 _base_ = ['./stable_diffusion_v1.py']
 model = dict(
     type='EmerDiff',

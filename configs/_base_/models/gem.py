@@ -1,4 +1,4 @@
-# GEM (Method 1 of paper 004): per-pixel argmax of CA_CLIP = softmax(z y^T / s). docs/methods/langseg.md
+# GEM (Method 1 of Le's report): per-pixel argmax of CA_CLIP = softmax(z y^T / s). docs/methods/langseg.md
 _base_ = ['./gem_clip.py']
 model = dict(
     type='GEM',

@@ -1,4 +1,4 @@
-# GEM's CLIP (paper 004 / GEM): MetaCLIP-400m ViT-B/16 through open_clip, 448 x 448, self-self attention in the
+# GEM's CLIP (Le's report / GEM): MetaCLIP-400m ViT-B/16 through open_clip, 448 x 448, self-self attention in the
 # last 6 blocks. Used as {{_base_.gem_clip}}.
 gem_clip = dict(
     type='GEMBackbone',

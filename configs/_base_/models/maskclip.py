@@ -1,4 +1,4 @@
-# MaskCLIP (Zhou et al. 2022), training-free, as EmerDiff re-evaluates it (paper 000, App. C).
+# MaskCLIP (Zhou et al. 2022), training-free, as EmerDiff re-evaluates it (Namekata et al., ICLR 2024, App. C).
 _base_ = ['./open_clip_vit_b16.py']
 model = dict(
     type='MaskCLIP',

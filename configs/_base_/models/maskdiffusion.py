@@ -1,4 +1,4 @@
-# MaskDiffusion (paper 001, Sec. 3.2 and 4.1). Every field is documented in docs/methods/maskdiffusion.md.
+# MaskDiffusion (Kawano & Aoki 2024, Sec. 3.2 and 4.1). Every field is documented in docs/methods/maskdiffusion.md.
 _base_ = ['./stable_diffusion_v1.py']
 model = dict(
     type='MaskDiffusion',

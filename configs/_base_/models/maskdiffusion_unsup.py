@@ -1,4 +1,4 @@
-# Unsupervised MaskDiffusion (paper 001, Sec. 3.3, Table 3). Every field is documented in
+# Unsupervised MaskDiffusion (Kawano & Aoki 2024, Sec. 3.3, Table 3). Every field is documented in
 # docs/methods/maskdiffusion_unsup.md. Predictions are cluster ids: evaluate with HungarianIoUMetric.
 _base_ = ['./stable_diffusion_v1.py']
 model = dict(

@@ -1,5 +1,5 @@
 # OpenAI CLIP ViT-B/16 through open_clip, for MaskCLIP dense features, and EmerDiff's 7 prompt templates
-# (paper 000, App. C). Used as {{_base_.clip_backbone}} / {{_base_.clip_templates}}.
+# (Namekata et al., ICLR 2024, App. C). Used as {{_base_.clip_backbone}} / {{_base_.clip_templates}}.
 clip_backbone = dict(
     type='OpenCLIPBackbone',
     model_name='ViT-B-16-quickgelu',  # OpenAI's ViT-B/16 (plain 'ViT-B-16' builds GELU: silently wrong)

@@ -1,4 +1,4 @@
-# EmerDiff's evaluation (paper 000, Sec. 4.3, App. A-B), used by a config as
+# EmerDiff's evaluation (Namekata et al., ICLR 2024, Sec. 4.3, App. A-B), used by a config as
 #     test_dataloader = dict(dataset=dict(pipeline={{_base_.emerdiff_test_pipeline}}))
 #     test_evaluator = {{_base_.modified_evaluator}}   # or traditional_evaluator
 # Images go in at their original size (the model resizes to about 512^2 and back by nearest neighbour).

@@ -6,7 +6,7 @@
 # resize it to 512 (labels nearest), score at the crop with Hungarian matching per image.
 # STEGO / PiCIE: short side to 320, centre crop 320, one Hungarian matching over the whole dataset.
 # The two are not comparable: per-image matching is far more lenient.
-# Language-based segmentation report (paper 004): the whole image resized to 320 x 320 (aspect not kept, no
+# Language-based segmentation report (Le, EPFL): the whole image resized to 320 x 320 (aspect not kept, no
 # crop), scored there with the dataset's own metric.
 # The crop travels with each sample (eval_crop) so that --show-dir draws over the evaluated crop
 # (EvalCropVisualizationHook, the default in _base_/default_runtime.py).

@@ -1,5 +1,5 @@
-"""DiffSegmenter's category filtering (paper 003, Sec. 3 and 4.1): per image, the classes its BLIP caption mentions,
-united with the classes CLIP finds most likely; never an empty set."""
+"""DiffSegmenter's category filtering (Wang et al. 2023, Sec. 3 and 4.1): per image, the classes its BLIP caption
+mentions, united with the classes CLIP finds most likely; never an empty set."""
 from __future__ import annotations
 
 from typing import Optional, Sequence

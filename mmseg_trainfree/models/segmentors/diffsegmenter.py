@@ -1,4 +1,4 @@
-"""DiffSegmenter (paper 003, Sec. 3-4): per-class prompts through one noised UNet pass each (batched), the
+"""DiffSegmenter (Wang et al. 2023, Sec. 3-4): per-class prompts through one noised UNet pass each (batched), the
 class token's cross-attention fused over resolutions with fixed weights, refined by the finest self-attention,
 "class++" re-weighting of the class tokens, BLIP-augmented prompts, per-image category filtering (BLIP caption
 and CLIP), and the weakly supervised setting (image-level labels, score maps averaged over timesteps).

@@ -1,4 +1,4 @@
-"""EmerDiff (paper 000, Sec. 3, App. A-D): low-resolution masks from k-means on 16x16 query features,
+"""EmerDiff (Namekata et al., ICLR 2024, Sec. 3, App. A-D): low-resolution masks from k-means on 16x16 query features,
 made image-resolution by modulated denoising: each mask's region of a 16x16 cross-attention output is
 pushed by +lambda and -lambda at one timestep, the image is denoised with the inversion's noise maps and
 the reference run's attention maps, and each pixel takes the mask whose modulation changed it most."""

@@ -1,4 +1,4 @@
-"""The language-based segmentation report (paper 004, Sec. 3-4): GEM's CLIP cross-attention (Method 1), refined
+"""The language-based segmentation report (Le, EPFL, Sec. 3-4): GEM's CLIP cross-attention (Method 1), refined
 by Stable Diffusion self-attention (Method 2, AggGEM), labelling DiffSeg or spectral clusters of the
 self-attention (Method 3, DiffSegClust / SpecClust), and SD's own cross-attention for the image's ground-truth
 classes (AggSD, weakly supervised)."""

@@ -1,5 +1,5 @@
 """MaskCLIP (Zhou et al. 2022) as a training-free open-vocabulary segmentor, and MaskCLIP + EmerDiff
-(paper 000, Sec. 4.3, App. C): EmerDiff's masks classified by their mean MaskCLIP embedding."""
+(Namekata et al., ICLR 2024, Sec. 4.3, App. C): EmerDiff's masks classified by their mean MaskCLIP embedding."""
 from __future__ import annotations
 
 from typing import Optional, Sequence

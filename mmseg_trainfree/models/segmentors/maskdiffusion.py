@@ -1,5 +1,5 @@
 """MaskDiffusion (open vocabulary): class prototypes of internal UNet features, weighted by
-cross-attention, and per-pixel cosine argmax (paper 001, Sec. 3.2, Eq. 3-6)."""
+cross-attention, and per-pixel cosine argmax (Kawano & Aoki 2024, Sec. 3.2, Eq. 3-6)."""
 from __future__ import annotations
 
 from typing import Optional, Sequence

@@ -1,4 +1,4 @@
-"""Unsupervised MaskDiffusion (paper 001, Sec. 3.3, Table 3): cluster the internal features of one UNet
+"""Unsupervised MaskDiffusion (Kawano & Aoki 2024, Sec. 3.3, Table 3): cluster the internal features of one UNet
 pass with an empty prompt, then use the clusters in place of the cross-attention maps of Eq. 5."""
 from __future__ import annotations
 

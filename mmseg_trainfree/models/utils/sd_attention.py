@@ -1,5 +1,5 @@
 """Stable Diffusion attention maps of one UNet pass, aggregated as the language-based segmentation report
-(paper 004, Sec. 3.3) and DiffSeg do: self-attention over all resolutions with DiffSeg's weights, and
+(Le's report, Sec. 3.3) and DiffSeg do: self-attention over all resolutions with DiffSeg's weights, and
 class-token cross-attention with weights inversely proportional to the resolution."""
 from __future__ import annotations
 
