@@ -16,13 +16,18 @@ mmseg_trainfree.register_all_modules()
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def load_test_tool():
-    """tools/test.py as a module, so that configs run through its Runner path in this process."""
+def load_tool(name: str = 'test'):
+    """tools/<name>.py as a module, so that it runs (e.g. configs through tools/test.py's Runner path) in this
+    process."""
     import importlib.util
-    spec = importlib.util.spec_from_file_location('tools_test', os.path.join(REPO, 'tools/test.py'))
+    spec = importlib.util.spec_from_file_location(f'tools_{name}', os.path.join(REPO, 'tools', f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_test_tool():
+    return load_tool('test')
 
 
 @pytest.fixture(scope='session')

@@ -1,20 +1,12 @@
 """tools/sweep.py: one config over several values of one field, on the trained tiny model's shapes split."""
-import importlib.util
 import os.path as osp
 
 import pytest
-from conftest import REPO, load_test_tool
+from conftest import REPO, load_test_tool, load_tool
 
 from mmseg_trainfree.datasets import generate_shapes_dataset
 from mmseg_trainfree.engine.sweep import metrics_table, parse_value
 from mmseg_trainfree.testing import trained_stable_diffusion
-
-
-def load_sweep_tool():
-    spec = importlib.util.spec_from_file_location('tools_sweep', osp.join(REPO, 'tools/sweep.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_values_are_python_literals_or_strings():
@@ -37,7 +29,7 @@ def test_sweep_runs_each_value_as_tools_test_does(tmp_path, capsys):
                'test_dataloader.dataset.data_prefix.img_path=img_dir/train',
                'test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/train']
     config = osp.join(REPO, 'configs/kmeans_sd_unsup_shapes.py')
-    rows, table = load_sweep_tool().main([config, '--work-dir', str(tmp_path / 'sweep'), '--field',
+    rows, table = load_tool('sweep').main([config, '--work-dir', str(tmp_path / 'sweep'), '--field',
                                           'model.num_clusters', '--values', '2', '4', '--cfg-options', *options])
     assert [v for v, _ in rows] == [2, 4] and rows[0][1]['mIoU'] != rows[1][1]['mIoU']
     assert table in capsys.readouterr().out and (tmp_path / 'sweep' / 'model.num_clusters=4').is_dir()

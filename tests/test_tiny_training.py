@@ -1,12 +1,11 @@
 """The recipe of the trained tiny Stable Diffusion: captions, attention targets and loss, and the tool end to end
 (a few steps: a seeded run is reproducible and saves a folder that StableDiffusionBackbone loads)."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import load_tool
 
 from mmseg_trainfree.testing.tiny_training import (TinySDRecipe, attention_loss, make_captioned_shapes,
                                                    self_attention_loss, soft_targets)
@@ -75,20 +74,13 @@ def test_self_attention_loss_is_the_mass_outside_the_own_class():
     assert loss(inside.flip(-1)) > loss(uniform)  # all the mass on the other class
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('train_tiny_sd', osp.join(REPO, 'tools/train_tiny_sd.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_train_tool_is_seeded_and_saves_a_loadable_fp16_folder(tmp_path):
     from safetensors.torch import load_file
 
     from mmseg_trainfree.models import StableDiffusionBackbone
     args = ['--num-images', '8', '--image-size', '64', '--vae-steps', '2', '--vae-batch', '2', '--unet-steps', '2',
             '--batch-size', '2']
-    tool = load_tool()
+    tool = load_tool('train_tiny_sd')
     tool.main(['--out', str(tmp_path / 'a'), *args])
     tool.main(['--out', str(tmp_path / 'b'), *args])
     weights = [load_file(str(tmp_path / run / 'unet/diffusion_pytorch_model.safetensors')) for run in 'ab']
