@@ -115,7 +115,24 @@ def test_unsupervised_crops_apply_to_image_and_labels(transform, hw, out):
     assert ((res['img'][..., 0] > 100) == (res['gt_seg_map'] == 300)).mean() > 0.95
 
 
-CLASS_NAME_FILES = {'voc21': 21, 'voc20': 20, 'pascal_context60': 60, 'pascal_context59': 59,
+def test_report_protocol_resizes_labels_and_logits_but_not_the_input(tmp_path):
+    """Le's report: the model gets the original image; labels are resized to 320 x 320 (nearest) and mmseg's
+    post-processing resizes the logits to that ori_shape; resize_image=True is the old, downsampling variant."""
+    from mmseg_trainfree.datasets import ResizeToSquare
+    img = np.zeros((240, 400, 3), np.uint8)
+    label = np.zeros((240, 400), np.uint8)
+    label[:, 200:] = 5
+    res = ResizeToSquare(320).transform(dict(img=img.copy(), gt_seg_map=label, seg_fields=['gt_seg_map'],
+                                             ori_shape=(240, 400), img_shape=(240, 400)))
+    assert res['img'].shape == (240, 400, 3) and res['img_shape'] == (240, 400)
+    assert res['gt_seg_map'].shape == res['ori_shape'] == (320, 320)
+    assert (res['gt_seg_map'][:, :160] == 0).all() and (res['gt_seg_map'][:, 160:] == 5).all()
+    old = ResizeToSquare(320, resize_image=True).transform(dict(img=img.copy(), gt_seg_map=label,
+                                                                seg_fields=['gt_seg_map'], ori_shape=(240, 400)))
+    assert old['img'].shape == (320, 320, 3) and old['img_shape'] == (320, 320)
+
+
+CLASS_NAME_FILES = {'voc21': 21, 'voc21_official': 21, 'voc20': 20, 'pascal_context60': 60, 'pascal_context59': 59,
                     'pascal_context459': 459, 'ade847': 847, 'coco_object': 81, 'cocostuff171': 171,
                     'cocostuff27': 27, 'cityscapes': 19, 'cityscapes27': 27, 'potsdam': 6, 'potsdam3': 3}
 
@@ -172,3 +189,29 @@ def test_converter_command_line_and_errors(tmp_path):
         convert_pascal_context_459(str(tmp_path), str(tmp_path / 'out'), str(tmp_path / 'ids.txt'))
     with pytest.raises(ValueError, match='holds id 255'):
         convert_label_dir(str(labels), str(tmp_path / 'out'), make_lut({0: 1}, size=200))
+
+
+def test_coco2014_val5k_list_from_the_official_filter_output(tmp_path):
+    """tools/dataset_converters/coco2014_val5k.py writes the image names of the official JSON as an ann_file
+    that the COCO 2014 dataset reads; --data-root names a missing image; a wrong JSON is refused."""
+    import json
+    from conftest import load_tool
+    tool = load_tool('dataset_converters/coco2014_val5k')
+    write_benchmark_fixture('coco2014', str(tmp_path / 'data'))
+    root = tmp_path / 'data/coco2014'
+    present, absent = 'COCO_val2014_000000000042', 'COCO_val2014_000000000073'
+    official = {s: {f'{present}.jpg': ['person'], f'{absent}.jpg': []}
+                for s in ('synonym_matching', 'image_similarity', 'text_similarity')}
+    (tmp_path / 'f.json').write_text(json.dumps(official))
+    assert tool.main([str(tmp_path / 'f.json'), '-o', str(root / 'val_5k.txt'), '--data-root', str(root)]) == 1
+    assert tool.main([str(tmp_path / 'f.json'), '-o', str(root / 'val_5k.txt')]) == 0
+    assert (root / 'val_5k.txt').read_text().split() == [present, absent]
+    (root / 'val_5k.txt').write_text(present + '\n')
+    cfg = Config.fromfile(resolve_config('diffsegmenter_coco_object.py'))
+    ds_cfg = cfg.test_dataloader.dataset
+    ds_cfg.data_root = str(root)
+    ds = DATASETS.build(ds_cfg)
+    assert len(ds) == 1 and osp.basename(ds[0]['data_samples'].img_path) == present + '.jpg'
+    (tmp_path / 'bad.json').write_text(json.dumps([present]))
+    with pytest.raises(ValueError, match='expected the official filter output'):
+        tool.image_names(str(tmp_path / 'bad.json'))

@@ -26,8 +26,10 @@ EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 1
                     **{f'{m}_{d}.py': n for m in ('maskclip', 'maskclip_emerdiff')
                        for d, n in (('ade20k', 150), ('pascal_context59', 59), ('pascal_context459', 459),
                                     ('cocostuff171', 171), ('cityscapes', 19))},
-                    'diffsegmenter_voc.py': 21, 'diffsegmenter_pascal_context59.py': 59,
-                    'diffsegmenter_coco_object.py': 81, 'diffsegmenter_voc_no_filter.py': 21,
+                    'diffsegmenter_voc.py': 21, 'diffsegmenter_pascal_context60.py': 60,
+                    'diffsegmenter_pascal_context59_extra.py': 59, 'diffsegmenter_coco_object.py': 81,
+                    'diffsegmenter_coco_object2017_extra.py': 81, 'diffsegmenter_voc_no_filter.py': 21,
+                    'diffsegmenter_voc_official_names.py': 21,
                     'diffsegmenter_voc_wsss.py': 21, 'diffsegmenter_voc_wsss_train.py': 21,
                     **{f'diffsegmenter_voc_wsss_train_{a}.py': 21 for a in ('no_self', 'avg_cross', 'avg_cross_self',
                                                                             'no_blip_no_pp', 'no_pp', 'no_blip',

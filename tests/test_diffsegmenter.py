@@ -145,6 +145,42 @@ def test_augmented_prompts_continue_the_class_prompt(tiny_sd, tiny_blip):
     assert model.captioner.num_generate_calls == len(lengths)
 
 
+def test_ing_continuation_adds_the_first_continuation_token_to_the_class_map(tiny_sd):
+    """ing_continuation: a continuation starting with an "-ing" word adds that word's first token to the class's
+    map tokens (the official rule); class++ still weights the class tokens only; off by default (the paper)."""
+    entries, more = [(2, 'dog'), (3, 'potted plant')], ['running on grass', 'on a table']
+    model = diffsegmenter(tiny_sd, ing_continuation=True, class_weight=1.21)
+    tok = model.backbone.tokenizer
+    text, spans, _ = model.encode_entries(entries, more)
+    dog_end = len(tok('a photograph of dog').input_ids) - 1  # "running" follows the last class token
+    assert spans[0] == [4, dog_end] and dog_end == 5 and len(spans[1]) == len(tok('potted plant').input_ids) - 2
+    assert tok('a photograph of dog running on grass').input_ids[5] == tok('running').input_ids[1]
+    off_text, off_spans, _ = diffsegmenter(tiny_sd, class_weight=1.21).encode_entries(entries, more)
+    assert off_spans[0] == [4] and off_spans[1] == spans[1]
+    assert torch.equal(text, off_text)  # the rule changes which maps are read, not the prompt embeddings
+    latents = model.backbone.encode_images(torch.zeros(1, 3, 64, 64))
+    with torch.no_grad():
+        on_maps = model.entry_maps(latents, 100, text, spans)
+        off_maps = model.entry_maps(latents, 100, off_text, off_spans)
+    assert not torch.allclose(on_maps[0], off_maps[0]) and torch.allclose(on_maps[1], off_maps[1])
+
+
+def test_prompt_cache_is_bounded(tiny_sd):
+    """Per-image prompts do not grow the text-encoder cache without bound: least recently used entries go."""
+    from mmseg_trainfree.models import StableDiffusionBackbone
+    backbone = StableDiffusionBackbone(tiny_sd, prompt_cache_size=2)
+    first = backbone.encode_prompts(['a photograph of dog running'])
+    for caption in ('a', 'b', 'c'):
+        backbone.encode_prompts([f'a photograph of dog {caption}'])
+    assert len(backbone._prompt_cache) == 2
+    assert torch.equal(backbone.encode_prompts(['a photograph of dog running']), first)  # recomputed, equal
+    uncached = StableDiffusionBackbone(tiny_sd, prompt_cache_size=0)
+    uncached.encode_prompts(['x', 'y'])
+    assert not uncached._prompt_cache
+    with pytest.raises(ValueError, match='prompt_cache_size'):
+        StableDiffusionBackbone(tiny_sd, prompt_cache_size=-1)
+
+
 def test_image_labels_choose_the_candidates(tiny_sd):
     """Weakly supervised: only the ground-truth classes are prompted; the others score -1, so the prediction
     stays within the image-level labels; the background keeps its constant."""
@@ -184,12 +220,15 @@ def test_category_filter_prompts_only_the_kept_classes(tiny_sd, tiny_blip, tiny_
                           category_filter=dict(type='CategoryFilter', use_caption=False,
                                                clip=dict(type='OpenCLIPBackbone', **tiny_clip),
                                                clip_rule='threshold', clip_threshold=1e-6))
+    assert model.background_index == 0
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         kept = model.candidates(x[0], {})
         assert kept == [1, 2, 3]  # every class passes a tiny threshold
-        model.category_filter.clip_threshold = 0.999  # none passes: falls back to every class
-        assert model.candidates(x[0], {}) == [1, 2, 3]
+        model.category_filter.clip_threshold = 0.999  # none passes: the image is background
+        assert model.candidates(x[0], {}) == []
+        background = model.inference(x, [{}])
+        assert (background[0, 1:] == -1).all() and (background[0, 0] == model.background_score).all()
         model.category_filter.clip_rule, model.category_filter.clip_threshold = 'top_p', 1e-6  # the top class only
         [top] = model.candidates(x[0], {})
         logits = model.inference(x, [{}])

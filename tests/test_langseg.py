@@ -197,6 +197,38 @@ def test_aggsd_prompts_split_at_77_tokens_and_labels_restrict_the_prediction(tin
     assert model.backbone.unet_evaluations == 1  # one prompt: "a photo of tv monitor"
 
 
+def test_aggsd_on_cocostuff27_prompts_the_fine_classes_present(tiny_sd, tmp_path):
+    """COCO-Stuff-27 read from the 171 ids: the report's pipeline records the fine classes present
+    (fine_image_labels) and AggSD prompts exactly those, not every fine class of a present coarse class."""
+    from mmengine.config import Config
+    from mmseg_trainfree.compat import resolve_config
+    from mmseg_trainfree.datasets.coco import raw182_to_trainid171
+    from mmseg_trainfree.registry import DATASETS
+    from mmseg_trainfree.testing import write_benchmark_fixture
+    from mmseg_trainfree.testing.benchmark_fixtures import COCO_171, COCO_RAW
+    assert [raw182_to_trainid171()[r] for r in COCO_RAW[:-1]] == COCO_171[:-1]
+    groups = load_class_groups('mmseg_trainfree.datasets.meta.coco:TRAINID171_TO_COARSE27')
+    write_benchmark_fixture('coco_stuff27_full', str(tmp_path / 'data'))
+    cfg = Config.fromfile(resolve_config('aggsd_cocostuff27.py'))
+    model = MODELS.build(dict(cfg.model, backbone=sd(tiny_sd), image_size=(64, 64), data_preprocessor=PRE))
+    for source in ('mmseg171', 'stuffthingmaps'):
+        ds_cfg = dict(cfg.test_dataloader.dataset, data_root=str(tmp_path / 'data/coco_stuff164k'),
+                      label_source=source, ann_file='')
+        ds = DATASETS.build(ds_cfg)
+        fine_ds = DATASETS.build(dict(type='COCOStuffDataset', data_root=ds_cfg['data_root'],
+                                      data_prefix=ds_cfg['data_prefix'], pipeline=[dict(type='LoadSegAnnotations')]))
+        for i in range(len(ds)):
+            sample = ds[i]['data_samples']
+            fine_ids = sorted(set(np.unique(fine_ds[i]['gt_seg_map']).tolist()) - {255})
+            assert sample.fine_image_labels == fine_ids
+            coarse = set(sample.gt_sem_seg.data.unique().tolist()) - {255}
+            assert {groups[c] for c in fine_ids} == coarse
+            metas = model._metas(torch.zeros(1, 3, 8, 8), [sample])
+            wider = model.candidates(metas[0]['image_labels'])  # the old rule: every fine class of each group
+            assert model.candidates(metas[0]['image_labels'], metas[0]['fine_image_labels']) == fine_ids
+            assert len(wider) > len(fine_ids)
+
+
 def test_diffseg_segments_are_its_prediction(tiny_sd):
     model = MODELS.build(dict(type='DiffSeg', backbone=sd(tiny_sd), num_points=4, kl_threshold=[1e-6],
                               image_size=(64, 64), data_preprocessor=PRE))

@@ -143,7 +143,8 @@ def test_diffsegmenter_runs_on_a_voc_fixture(tmp_path, tiny_sd, tiny_blip, tiny_
 @pytest.mark.parametrize('crf', [False, True])
 def test_make_pseudo_labels_writes_pngs_and_scores_them(tmp_path, tiny_sd, tiny_blip, tiny_clip, crf):
     """tools/make_pseudo_labels.py on a tiny VOC train-aug copy (train + SBD aug lists): one grey-scale PNG of
-    class ids per image, within each image's ground-truth classes and background, and the mIoU printed."""
+    class ids per image, within each image's ground-truth classes and background, and the mIoU printed. The
+    config has DenseCRF on (the paper's pseudo-labels); --no-crf switches it off."""
     import numpy as np
     from PIL import Image
     from mmseg_trainfree.testing import write_benchmark_fixture
@@ -153,7 +154,7 @@ def test_make_pseudo_labels_writes_pngs_and_scores_them(tmp_path, tiny_sd, tiny_
     args = [sys.executable, osp.join(REPO, 'tools/make_pseudo_labels.py'),
             osp.join(REPO, 'configs/diffsegmenter_voc_wsss.py'), '--work-dir', 'wd', '--out', 'pseudo',
             '--cfg-options', *diffsegmenter_options(tiny_sd, tiny_blip, tiny_clip, filtering=False)]
-    code, out = run_tool(args + (['--crf'] if crf else []), cwd=tmp_path)
+    code, out = run_tool(args + ([] if crf else ['--no-crf']), cwd=tmp_path)
     assert code == 0, out[-3000:]
     assert 'pseudo-labels written to pseudo' in out and 0 <= final_metrics(out)['mIoU'] <= 100
     written = sorted(os.listdir(tmp_path / 'pseudo'))

@@ -1,7 +1,7 @@
 """Write a segmentor's predictions as pseudo-label PNGs (one per image, class ids, mmseg's format) and report
 their mIoU against the dataset's ground truth through the config's own metric.
 
-    python tools/make_pseudo_labels.py configs/diffsegmenter_voc_wsss.py --out work_dirs/pseudo_labels [--crf]
+    python tools/make_pseudo_labels.py configs/diffsegmenter_voc_wsss.py --out work_dirs/pseudo_labels [--crf | --no-crf]
     torchrun --nproc_per_node=N tools/make_pseudo_labels.py CONFIG --out DIR --launcher pytorch
 
 The PNGs are grey-scale class ids named after the images (SegmentationClassAug's format), ready to train a
@@ -21,18 +21,22 @@ from mmseg_trainfree.registry import MODELS  # noqa: E402
 
 def main(argv=None):
     parser = test_arg_parser('Write pseudo-label PNGs and score them against the ground truth')
-    parser.add_argument('--crf', action='store_true',
-                        help='refine the scores with a dense CRF before the argmax (needs pydensecrf2)')
+    crf = parser.add_mutually_exclusive_group()
+    crf.add_argument('--crf', action='store_true', default=None,
+                     help="refine the scores with a dense CRF before the argmax (needs pydensecrf2); "
+                          "default: the config's model.crf (on in diffsegmenter_voc_wsss.py)")
+    crf.add_argument('--no-crf', dest='crf', action='store_false', help='switch the config\'s dense CRF off')
     args = parse_args(argv, parser)
     if not args.out:
         parser.error('--out DIR is required: the directory for the pseudo-label PNGs')
     cfg = build_config(args)
-    if args.crf:
+    if args.crf is not None:
         import inspect
         segmentor = MODELS.get(cfg.model.type)
         if segmentor is None or 'crf' not in inspect.signature(segmentor.__init__).parameters:
-            raise ValueError(f'--crf: segmentor {cfg.model.type!r} has no crf option (DiffSegmenter has)')
-        cfg.model.crf = dict(type='DenseCRF')
+            flag = '--crf' if args.crf else '--no-crf'
+            raise ValueError(f'{flag}: segmentor {cfg.model.type!r} has no crf option (DiffSegmenter has)')
+        cfg.model.crf = dict(type='DenseCRF') if args.crf else None
     evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
     if not any(e.get('type') in ('IoUMetric', 'mmseg.IoUMetric') for e in evaluators):
         raise ValueError("the config's test_evaluator must be mmseg's IoUMetric, which writes the PNGs "

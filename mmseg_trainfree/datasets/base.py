@@ -25,6 +25,10 @@ class RemappedSegDataset(BaseSegDataset):
     """
 
     LABEL_SOURCES: dict[str, tuple[str, Optional[Callable[[], np.ndarray]]]] = {}
+    # label_source -> builder of a lookup table raw id -> fine id, for benchmarks scored over coarse classes
+    # whose files hold fine ones (COCO-Stuff-27 from the 171 ids): ``LoadSegAnnotations`` records the image's
+    # fine classes as ``fine_image_labels`` (weakly supervised methods prompt them).
+    FINE_LABEL_SOURCES: dict[str, Callable[[], np.ndarray]] = {}
     DEFAULT_LABEL_SOURCE = ''
     IMG_SUFFIX = '.jpg'
 
@@ -37,10 +41,14 @@ class RemappedSegDataset(BaseSegDataset):
         suffix, build_lut = self.LABEL_SOURCES[source]
         self.label_source = source
         self.label_lut = None if build_lut is None else build_lut()
+        build_fine = self.FINE_LABEL_SOURCES.get(source)
+        self.fine_label_lut = None if build_fine is None else build_fine()
         super().__init__(img_suffix=img_suffix or self.IMG_SUFFIX, seg_map_suffix=seg_map_suffix or suffix, **kwargs)
 
     def load_data_list(self) -> list[dict]:
         data_list = super().load_data_list()
         for info in data_list:
             info['label_lut'] = self.label_lut
+            if self.fine_label_lut is not None:
+                info['fine_label_lut'] = self.fine_label_lut
         return data_list

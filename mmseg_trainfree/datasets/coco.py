@@ -41,6 +41,12 @@ class COCOObjectDataset(RemappedSegDataset):
     DEFAULT_LABEL_SOURCE = 'converted'
 
 
+def raw182_to_trainid171() -> dict[int, int]:
+    """The release's raw ids -> mmseg's 171 train ids: the 80 used thing ids (of 0..90), then stuff 91..181."""
+    used = list(COCO_THING_RAW_IDS) + list(range(91, len(RAW182_TO_COARSE27)))
+    return {raw: fine for fine, raw in enumerate(used)}
+
+
 @DATASETS.register_module()
 class COCOStuff27Dataset(RemappedSegDataset):
     """COCO-Stuff-27: the 27 coarse classes (IIC / PiCIE / STEGO hierarchy), unlabelled pixels ignored.
@@ -56,6 +62,8 @@ class COCOStuff27Dataset(RemappedSegDataset):
                      'stuffthingmaps': ('.png', lambda: make_lut(RAW182_TO_COARSE27)),
                      'converted': ('_labelTrainIds27.png', None)}
     DEFAULT_LABEL_SOURCE = 'mmseg171'
+    FINE_LABEL_SOURCES = {'mmseg171': lambda: make_lut(range(len(TRAINID171_TO_COARSE27))),
+                          'stuffthingmaps': lambda: make_lut(raw182_to_trainid171())}
 
 
 @DATASETS.register_module()

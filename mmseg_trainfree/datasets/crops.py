@@ -1,4 +1,4 @@
-"""The unsupervised benchmarks' evaluation crops, applied to the image *and* its labels.
+"""The unsupervised benchmarks' evaluation crops, applied to the labels and (unless ``resize_image=False``) the image.
 
 Unsupervised protocols score the prediction at the crop, not at the original image, so these
 transforms also set ``ori_shape`` (mmseg resizes predictions back to ``ori_shape``): place them after
@@ -34,25 +34,33 @@ def _center_box(h: int, w: int, ch: int, cw: int) -> tuple[int, int, int, int]:
 
 
 class _EvalCrop(BaseTransform):
-    def __init__(self, size: int):
+    """``resize_image=False`` leaves the model input as it is and crops / resizes only the labels: the
+    prediction is then resized to the labels' size (``ori_shape``) before scoring."""
+
+    def __init__(self, size: int, resize_image: bool = True):
         if size <= 0:
             raise ValueError(f'size must be positive, got {size}')
         self.size = int(size)
+        self.resize_image = bool(resize_image)
 
     def crop_for(self, h: int, w: int) -> dict:
         raise NotImplementedError
 
     def transform(self, results: dict) -> dict:
         crop = self.crop_for(*results['img'].shape[:2])
-        results['img'] = apply_eval_crop(results['img'], crop)
+        if self.resize_image:
+            results['img'] = apply_eval_crop(results['img'], crop)
+            results['img_shape'] = crop['size']
+        elif crop['resize'] is not None or crop['box'] != (0, 0, *results['img'].shape[:2]):
+            raise ValueError(f'{type(self).__name__}: resize_image=False needs a crop of the whole image')
         for key in results.get('seg_fields', []):
             results[key] = apply_eval_crop(results[key], crop, nearest=True)
-        results['img_shape'] = results['ori_shape'] = crop['size']
+        results['ori_shape'] = crop['size']
         results['eval_crop'] = crop
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(size={self.size})'
+        return f'{type(self).__name__}(size={self.size}, resize_image={self.resize_image})'
 
 
 @TRANSFORMS.register_module()
@@ -84,11 +92,13 @@ class CenterSquareCropResize(_EvalCrop):
 
 @TRANSFORMS.register_module()
 class ResizeToSquare(_EvalCrop):
-    """The language-based segmentation report (Le, EPFL): the whole image resized to ``size`` x ``size``
-    (aspect not kept, no crop; bilinear image, nearest labels), scored there."""
+    """The language-based segmentation report (Le, EPFL): scored at ``size`` x ``size`` (aspect not kept, no
+    crop): the labels are resized there (nearest) and so is the prediction (bilinear logits). The model gets the
+    original image (``resize_image=False``, the report's protocol: SD and CLIP resize it to their own input);
+    ``resize_image=True`` resizes the image to ``size`` too (bilinear)."""
 
-    def __init__(self, size: int = 320):
-        super().__init__(size)
+    def __init__(self, size: int = 320, resize_image: bool = False):
+        super().__init__(size, resize_image)
 
     def crop_for(self, h: int, w: int) -> dict:
         return dict(resize=None, box=(0, 0, h, w), size=(self.size, self.size))

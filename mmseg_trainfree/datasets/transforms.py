@@ -55,7 +55,8 @@ class LoadSegAnnotations(BaseTransform):
     """mmseg's ``LoadAnnotations`` for every benchmark: keeps 16-bit ids (PASCAL-Context-459, ADE-847, where
     mmseg's loader casts to uint8 and 846 becomes 78) and first applies the dataset's ``label_lut``
     (raw id -> benchmark id, e.g. Cityscapes label ids 7..33 -> 0..26), then mmseg's ``reduce_zero_label``
-    and ``label_map`` exactly as mmseg does.
+    and ``label_map`` exactly as mmseg does. With a ``fine_label_lut`` (COCO-Stuff-27 read from its 171 ids)
+    it also records ``fine_image_labels``, the fine classes present, before they are mapped to coarse ones.
     """
 
     def __init__(self, backend_args: Optional[dict] = None):
@@ -69,6 +70,9 @@ class LoadSegAnnotations(BaseTransform):
             if int(label.max()) >= len(lut):
                 raise ValueError(f'label map {path} holds id {int(label.max())} but the dataset maps only ids '
                                  f'0..{len(lut) - 1}: is label_source right for these files?')
+            fine = results.get('fine_label_lut')
+            if fine is not None:
+                results['fine_image_labels'] = [int(v) for v in np.unique(np.asarray(fine)[label]) if v != 255]
             label = np.asarray(lut)[label]
         if results.get('reduce_zero_label'):
             if label.dtype != np.uint8:

@@ -6,12 +6,13 @@
 # resize it to 512 (labels nearest), score at the crop with Hungarian matching per image.
 # STEGO / PiCIE: short side to 320, centre crop 320, one Hungarian matching over the whole dataset.
 # The two are not comparable: per-image matching is far more lenient.
-# Language-based segmentation report (Le, EPFL): the whole image resized to 320 x 320 (aspect not kept, no
-# crop), scored there with the dataset's own metric.
+# Language-based segmentation report (Le, EPFL): scored at 320 x 320 (aspect not kept, no crop) with the
+# dataset's own metric: labels resized there, the model fed the original image, its logits resized to 320.
+# fine_image_labels (COCO-Stuff-27's 171-id classes present) travel for the weakly supervised AggSD.
 # The crop travels with each sample (eval_crop) so that --show-dir draws over the evaluated crop
 # (EvalCropVisualizationHook, the default in _base_/default_runtime.py).
 pack_meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
-                  'flip_direction', 'reduce_zero_label', 'eval_crop')
+                  'flip_direction', 'reduce_zero_label', 'eval_crop', 'fine_image_labels')
 
 
 def eval_crop_pipeline(crop: dict) -> list:  # functions are not config entries: mmengine leaves them out

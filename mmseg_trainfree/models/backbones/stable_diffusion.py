@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from typing import Optional, Sequence
 
 import torch
@@ -30,13 +31,16 @@ class StableDiffusionBackbone(BaseModule):
         local_files_only: never reach the hub (default: ``$HF_HUB_OFFLINE``).
         scheduler: diffusers scheduler class loaded from the ``scheduler/`` folder.
         components: which of unet, vae, text_encoder, tokenizer to load (the scheduler always loads).
+        prompt_cache_size: text-encoder outputs kept (least recently used first out). Fixed vocabularies need a
+            few entries; per-image prompts (BLIP-augmented) would otherwise grow the cache with every image
+            (about 2 GB over VOC train-aug). 0 switches the cache off.
     """
 
     def __init__(self, model_id: str, revision: Optional[str] = None, dtype: str = 'float32',
                  device: Optional[str] = None, local_files_only: Optional[bool] = None,
                  scheduler: str = 'DDPMScheduler',
                  components: Sequence[str] = ('unet', 'vae', 'text_encoder', 'tokenizer'),
-                 init_cfg=None):
+                 prompt_cache_size: int = 64, init_cfg=None):
         super().__init__(init_cfg)
         import diffusers
         import transformers
@@ -63,7 +67,10 @@ class StableDiffusionBackbone(BaseModule):
         self.eval()
         if device is not None:
             self.to(device)
-        self._prompt_cache: dict[tuple, Tensor] = {}
+        if prompt_cache_size < 0:
+            raise ValueError(f'StableDiffusionBackbone.prompt_cache_size must be >= 0, got {prompt_cache_size}')
+        self.prompt_cache_size = int(prompt_cache_size)
+        self._prompt_cache: OrderedDict[tuple, Tensor] = OrderedDict()
         self.unet_evaluations = 0  # batch elements through the UNet, for tools/benchmark.py
         self.unet_calls = 0  # UNet forward calls (batches)
 
@@ -113,14 +120,21 @@ class StableDiffusionBackbone(BaseModule):
                               truncation=True, return_tensors='pt').input_ids
 
     def encode_token_ids(self, input_ids: Tensor, batch_size: int = 64) -> Tensor:
-        """Text-encoder hidden states (N, 77, D) for token ids, in batches; cached per id sequence."""
+        """Text-encoder hidden states (N, 77, D) for token ids, in batches; cached per id sequence (LRU)."""
         out = []
+        cache = self._prompt_cache
         for chunk in input_ids.split(batch_size):
             key = tuple(map(tuple, chunk.tolist()))
-            if key not in self._prompt_cache:
-                hidden = self.text_encoder(chunk.to(self.device))[0]
-                self._prompt_cache[key] = hidden.to(self.unet.dtype)
-            out.append(self._prompt_cache[key])
+            if key in cache:
+                cache.move_to_end(key)
+                out.append(cache[key])
+                continue
+            hidden = self.text_encoder(chunk.to(self.device))[0].to(self.unet.dtype)
+            out.append(hidden)
+            if self.prompt_cache_size:
+                cache[key] = hidden
+                while len(cache) > self.prompt_cache_size:
+                    cache.popitem(last=False)
         return torch.cat(out)
 
     def encode_prompts(self, prompts: Sequence[str], batch_size: int = 64) -> Tensor:

@@ -51,6 +51,9 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
             switches the refinement off.
         captioner: a ``BlipCaptioner`` config (augmented prompts, caption filtering), or None.
         augment_prompts: each class prompt is BLIP's caption continuing ``prompt_template`` (needs captioner).
+        ing_continuation: when BLIP's continuation starts with an "-ing" word ("a photograph of horse running
+            ..."), the class map averages the class tokens with that word's first token, as the official code
+            does; False (default) keeps the class tokens alone, as the paper describes.
         category_filter: a ``CategoryFilter`` config (per-image candidates), or None: every class.
         use_image_labels: the candidates are the image's ground-truth classes (weakly supervised setting).
         background_index / background_score: the class that is not prompted but takes a constant score
@@ -69,7 +72,7 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
                  fusion_weights: Sequence[float] = (0.3, 0.5, 0.1, 0.1),
                  self_attn_layers: Optional[Sequence[str]] = ('down_blocks.0.attentions.*.attn1',
                                                               'up_blocks.3.attentions.*.attn1'),
-                 captioner: Optional[dict] = None, augment_prompts: bool = True,
+                 captioner: Optional[dict] = None, augment_prompts: bool = True, ing_continuation: bool = False,
                  category_filter: Optional[dict] = None, use_image_labels: bool = False,
                  background_index: Optional[int] = None, background_score: float = 0.5, max_batch: int = 8,
                  crf: Optional[dict] = None, test_cfg: Optional[dict] = None, init_cfg=None):
@@ -94,9 +97,13 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
         self.self_attn_layers = None if not self_attn_layers else list(self_attn_layers)
         self.captioner = MODELS.build(captioner) if captioner is not None else None
         self.augment_prompts = bool(augment_prompts) and self.captioner is not None
+        self.ing_continuation = bool(ing_continuation)
         self.category_filter = MODELS.build(category_filter) if category_filter is not None else None
         self.use_image_labels = use_image_labels
         self.background_index, self.background_score = background_index, float(background_score)
+        if background_index is None and getattr(self.category_filter, 'empty', None) == 'background':
+            raise ValueError("category_filter.empty='background' predicts background where the filter keeps no "
+                             "class, but this model has no background_index: set category_filter.empty='all'")
         self.max_batch = int(max_batch)
         self.crf = MODELS.build(crf) if crf is not None else None
         self._prompts = None
@@ -117,22 +124,27 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
 
     def encode_entries(self, entries: Sequence[tuple[int, str]], continuations: Optional[Sequence[str]] = None
                        ) -> tuple[Tensor, list[list[int]], Tensor]:
-        """Re-weighted text embeddings (E, 77, D) of one prompt per (class id, name) entry, each entry's
-        class-token positions, and each entry's class id. ``continuations`` (BLIP's words after the template)
-        are appended to the prompts; the class tokens keep their positions."""
+        """Re-weighted text embeddings (E, 77, D) of one prompt per (class id, name) entry, the token positions
+        whose maps make each entry's map, and each entry's class id. ``continuations`` (BLIP's words after the
+        template) are appended to the prompts; the class tokens keep their positions."""
         tok, start = self.backbone.tokenizer, self.class_token_start()
         texts = [self.prompt_template.format(name) for _, name in entries]
-        if continuations is not None:
-            texts = [f'{t} {c}'.strip() for t, c in zip(texts, continuations)]
         spans = [list(range(start, start + len(tok(name).input_ids) - 2)) for _, name in entries]
-        if any(not s or s[-1] >= tok.model_max_length - 1 for s in spans):
+        map_spans = [list(span) for span in spans]
+        if continuations is not None:
+            for row, (text, more) in enumerate(zip(texts, continuations)):
+                first = more.split()[0] if more.split() else ''
+                if self.ing_continuation and first.endswith('ing'):  # the official "-ing" rule
+                    map_spans[row].append(len(tok(text).input_ids) - 1)  # the continuation's first token
+            texts = [f'{t} {c}'.strip() for t, c in zip(texts, continuations)]
+        if any(not s or s[-1] >= tok.model_max_length - 1 for s in map_spans):
             raise ValueError(f'a class name has no tokens or does not fit in {tok.model_max_length} tokens')
         text = self.backbone.encode_prompts(texts).float()
         if self.class_weight != 1:  # class++: e' = e_empty + w (e - e_empty) on the class tokens
             empty = self.backbone.encode_prompts(['']).float()
             for row, span in enumerate(spans):
                 text[row, span] = empty[0, span] + self.class_weight * (text[row, span] - empty[0, span])
-        return text.to(self.backbone.unet.dtype), spans, torch.tensor([c for c, _ in entries], dtype=torch.long)
+        return text.to(self.backbone.unet.dtype), map_spans, torch.tensor([c for c, _ in entries], dtype=torch.long)
 
     def prompts(self) -> tuple[Tensor, list[list[int]], Tensor]:
         """The plain prompts of every synonym of every prompted class (cached until the vocabulary changes)."""

@@ -8,6 +8,7 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmseg.utils import SampleList
 from torch import Tensor
 
@@ -228,8 +229,9 @@ class AggSD(DiffusionFeatureSegmentor):
 
     Args (besides :class:`DiffusionFeatureSegmentor`'s; report: SD v1.5, 512 x 512, t = 100):
         background_index: the class scored by the [SOS] map (None: no background class).
-        class_groups: as in GEM; image labels are then coarse, and every fine class of a present coarse class
-            is prompted.
+        class_groups: as in GEM. The image labels are then the fine classes present, when the dataset
+            records them (``fine_image_labels``: COCO-Stuff-27 read from its 171 ids, as the report does);
+            otherwise every fine class of a present coarse class is prompted, with a warning.
     """
 
     def __init__(self, backbone: dict, data_preprocessor: Optional[dict] = None, class_names=None,
@@ -242,15 +244,33 @@ class AggSD(DiffusionFeatureSegmentor):
                          test_cfg, init_cfg)
         self.background_index, self.prompt_prefix = background_index, prompt_prefix
         self.set_class_groups(class_groups)
+        self._warned_coarse = False
         self.self_attn_layers, self.cross_attn_layers = self_attn_layers, cross_attn_layers
         self.freeze()
 
     def _metas(self, inputs: Tensor, data_samples: SampleList = None) -> list[dict]:
-        return attach_image_labels(super()._metas(inputs, data_samples), data_samples, self.num_output_classes,
-                                   type(self).__name__)
+        metas = attach_image_labels(super()._metas(inputs, data_samples), data_samples, self.num_output_classes,
+                                    type(self).__name__)
+        if self.class_groups is None:
+            return metas
+        for meta, sample in zip(metas, data_samples):
+            fine = sample.metainfo.get('fine_image_labels')
+            if fine is not None:
+                meta['fine_image_labels'] = [c for c in fine if 0 <= c < self.num_classes]
+            elif not self._warned_coarse:
+                self._warned_coarse = True
+                print_log('AggSD: the samples carry no fine_image_labels, so every fine class of each present coarse '
+                          "class is prompted; read the fine label maps (COCO-Stuff-27: label_source='mmseg171' or "
+                          "'stuffthingmaps', and 'fine_image_labels' in PackSegInputs' meta_keys) to prompt only "
+                          'the fine classes present, as the report does', logger='current', level=30)
+        return metas
 
-    def candidates(self, labels: Sequence[int]) -> list[int]:
-        """The classes to prompt: those labelled (or whose coarse group is), the background excepted."""
+    def candidates(self, labels: Sequence[int], fine_labels: Optional[Sequence[int]] = None) -> list[int]:
+        """The classes to prompt, the background excepted: the fine classes present when given, else those
+        labelled (or whose coarse group is)."""
+        if fine_labels is not None:
+            present = set(fine_labels)
+            return [c for c in range(self.num_classes) if c in present and c != self.background_index]
         labels, groups = set(labels), self.class_groups or range(self.num_classes)
         return [c for c in range(self.num_classes) if groups[c] in labels and c != self.background_index]
 
@@ -292,7 +312,7 @@ class AggSD(DiffusionFeatureSegmentor):
         out = []
         for b, meta in enumerate(batch_img_metas):
             scores = latents.new_full((self.num_classes, h, w), NON_CANDIDATE_SCORE, dtype=torch.float)
-            candidates = self.candidates(meta['image_labels'])
+            candidates = self.candidates(meta['image_labels'], meta.get('fine_image_labels'))
             if not candidates:
                 if self.background_index is not None:
                     scores[self.background_index] = 1
