@@ -36,3 +36,25 @@ def test_sweep_runs_each_value_as_tools_test_does(tmp_path, capsys):
     direct = load_test_tool().main([config, '--work-dir', str(tmp_path / 'direct'), '--cfg-options', *options,
                                     'model.num_clusters=4'])
     assert direct['mIoU'] == rows[1][1]['mIoU']
+
+
+def test_background_score_sweep_is_one_pass_and_equals_each_run(tmp_path, capsys):
+    """--field model.background_score scores every value from one model pass; each value's mIoU equals a
+    tools/test.py run with that background score (DiffSegmenter on the trained model's train split)."""
+    root = generate_shapes_dataset(str(tmp_path / 'train'), num_images=3, size=(128, 128), seed=8, split='train')
+    options = [f'model.backbone.model_id={trained_stable_diffusion()}', f'test_dataloader.dataset.data_root={root}',
+               'test_dataloader.dataset.data_prefix.img_path=img_dir/train',
+               'test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/train']
+    config = osp.join(REPO, 'configs/diffsegmenter_shapes.py')
+    rows, table = load_tool('sweep').main([config, '--work-dir', str(tmp_path / 'sweep'), '--field',
+                                          'model.background_score', '--values', '0.2', '0.6', '0.95',
+                                          '--cfg-options', *options])
+    assert [v for v, _ in rows] == [0.2, 0.6, 0.95] and len({r['mIoU'] for _, r in rows}) == 3
+    assert table in capsys.readouterr().out
+    for value, metrics in (rows[0], rows[2]):
+        direct = load_test_tool().main([config, '--work-dir', str(tmp_path / f'direct{value}'), '--cfg-options',
+                                        *options, f'model.background_score={value}'])
+        assert direct['mIoU'] == pytest.approx(metrics['mIoU'], abs=0.01)
+    with pytest.raises(ValueError, match='no background class'):
+        load_tool('sweep').main([config, '--field', 'model.background_score', '--values', '0.5',
+                                 '--cfg-options', *options, 'model.background_index=None'])
