@@ -56,12 +56,85 @@ def test_demo_prints_metrics_and_writes_overlays(single_run, demo_dir):
 
 
 def test_two_processes_give_the_same_metrics(single_run, demo_dir):
+    """dist_test.sh with 2 processes: the metrics of one process, --out written by both ranks, and an argument
+    with a space (the work dir) passed on intact."""
     config = osp.join(REPO, 'configs/maskdiffusion_shapes_demo.py')
-    code, out = run_tool(['bash', osp.join(REPO, 'tools/dist_test.sh'), config, '2', '--work-dir', 'wd2',
-                          *TRAINED_SD], cwd=demo_dir)
+    code, out = run_tool(['bash', osp.join(REPO, 'tools/dist_test.sh'), config, '2', '--work-dir', 'wd 2',
+                          '--out', 'preds2', *TRAINED_SD], cwd=demo_dir)
     assert code == 0, out[-3000:]
     assert final_metrics(out) == final_metrics(single_run)
     assert per_class_table(out) == per_class_table(single_run)
+    assert sorted(os.listdir(demo_dir / 'preds2')) == sorted(os.listdir(demo_dir / 'preds'))
+    assert (demo_dir / 'wd 2' / 'results.json').is_file()
+
+
+def fake_program(path, body: str):
+    path.write_text(f'#!{sys.executable}\n' + body)
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize('args,expected_checkpoint', [(['2'], None), (['ckpt.pth', '2'], 'ckpt.pth')])
+def test_dist_test_accepts_mmseg_order_and_quotes_arguments(tmp_path, args, expected_checkpoint):
+    """CONFIG N and mmseg's CONFIG CHECKPOINT N; every option reaches tools/test.py as one argument."""
+    import json
+    python = fake_program(tmp_path / 'python', 'import json, sys\nprint(json.dumps(sys.argv[1:]))\n')
+    env = dict(ENV, PYTHON=str(python))
+    proc = subprocess.run(['bash', osp.join(REPO, 'tools/dist_test.sh'), 'cfg.py', *args, '--cfg-options',
+                           "model.class_names=[cat, potted plant]", '--work-dir', 'a b'], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    argv = json.loads(proc.stdout)
+    assert argv[:2] == ['-m', 'torch.distributed.run'] and '--nproc_per_node=2' in argv
+    rest = argv[argv.index(osp.join(REPO, 'tools', 'test.py')) + 1:]
+    assert rest == ['cfg.py', *([expected_checkpoint] if expected_checkpoint else []), '--launcher', 'pytorch',
+                    '--cfg-options', 'model.class_names=[cat, potted plant]', '--work-dir', 'a b']
+    bad = subprocess.run(['bash', osp.join(REPO, 'tools/dist_test.sh'), 'cfg.py', 'two'], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and 'N must be a number' in bad.stderr
+
+
+def test_slurm_test_with_fake_srun_gives_the_same_metrics(single_run, demo_dir, tmp_path):
+    """tools/slurm_test.sh without Slurm: a fake srun starts its --ntasks processes with the SLURM_* variables
+    and a fake scontrol names the host; 2 processes give the metrics of one."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    fake_program(bin_dir / 'scontrol', 'print("127.0.0.1")\n')
+    fake_program(bin_dir / 'srun', """import os, subprocess, sys
+args = sys.argv[1:]
+ntasks = int(next(a.split('=', 1)[1] for a in args if a.startswith('--ntasks=')))
+command = args[next(i for i, a in enumerate(args) if not a.startswith('-')
+                    and not (i and args[i - 1] == '-p')):]
+procs = [subprocess.Popen(command, env=dict(os.environ, SLURM_PROCID=str(r), SLURM_NTASKS=str(ntasks),
+                                             SLURM_LOCALID=str(r), SLURM_NODELIST='node1')) for r in range(ntasks)]
+sys.exit(max(p.wait() for p in procs))
+""")
+    env = dict(ENV, PATH=f"{bin_dir}:{ENV['PATH']}", GPUS='2', GPUS_PER_NODE='2', CPUS_PER_TASK='1',
+               MASTER_PORT='29531')
+    config = osp.join(REPO, 'configs/maskdiffusion_shapes_demo.py')
+    proc = subprocess.run(['bash', osp.join(REPO, 'tools/slurm_test.sh'), 'partition', 'job', config,
+                           '--work-dir', 'ws2', *TRAINED_SD], cwd=demo_dir, env=env, capture_output=True, text=True,
+                          timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert final_metrics(out) == final_metrics(single_run) and per_class_table(out) == per_class_table(single_run)
+
+
+def test_cfg_options_keep_spaces_refuse_file_variables_and_tta(demo_dir):
+    from mmseg_trainfree.engine.cli import build_config, parse_args
+    config = osp.join(REPO, 'configs/maskdiffusion_shapes_demo.py')
+    args = parse_args([config, '--cfg-options', 'model.class_names=[background, disc, potted plant, x]',
+                       'model.backbone.model_id=/models/my sd', 'model.timestep=(1, 2)'])
+    assert args.cfg_options['model.class_names'] == ['background', 'disc', 'potted plant', 'x']
+    assert args.cfg_options['model.backbone.model_id'] == '/models/my sd'
+    assert args.cfg_options['model.timestep'] == (1, 2)
+    args = parse_args([config, '--cfg-options', 'data_root=/elsewhere'])
+    with pytest.raises(ValueError, match=r'data_root.*changes nothing; set test_dataloader.dataset.data_root'):
+        build_config(args)
+    with pytest.raises(SystemExit):
+        parse_args([config, '--tta'])
+    code, out = run_tool([sys.executable, osp.join(REPO, 'tools/test.py'), config, '--tta'], cwd=demo_dir)
+    assert code == 2 and 'test-time augmentation is not supported' in out
 
 
 def test_missing_dataset_root_is_reported(demo_dir):

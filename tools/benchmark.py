@@ -21,8 +21,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmseg_trainfree  # noqa: E402
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
+from mmseg_trainfree.engine.cli import DictAction  # noqa: E402  (keeps spaces inside values)
 from mmseg_trainfree.registry import DATASETS, MODELS  # noqa: E402
 from mmseg_trainfree.testing import random_blip, random_open_clip, random_stable_diffusion  # noqa: E402
 

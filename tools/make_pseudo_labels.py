@@ -1,7 +1,7 @@
 """Write a segmentor's predictions as pseudo-label PNGs (one per image, class ids, mmseg's format) and report
 their mIoU against the dataset's ground truth through the config's own metric.
 
-    python tools/make_pseudo_labels.py configs/diffsegmenter_voc_wsss.py --out work_dirs/pseudo_labels [--crf | --no-crf]
+    python tools/make_pseudo_labels.py configs/diffsegmenter_voc_wsss.py --out work_dirs/pseudo_labels [--no-crf]
     torchrun --nproc_per_node=N tools/make_pseudo_labels.py CONFIG --out DIR --launcher pytorch
 
 The PNGs are grey-scale class ids named after the images (SegmentationClassAug's format), ready to train a

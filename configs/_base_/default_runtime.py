@@ -18,7 +18,9 @@ default_hooks = dict(
     # mmseg's SegVisualizationHook, crop-aware; images under 512 px are drawn enlarged so that labels stay readable
     visualization=dict(type='EvalCropVisualizationHook', min_side=512),
 )
-custom_hooks = [dict(type='VocabularyHook')]  # class names from the dataset unless model.class_names is set
+# VocabularyHook: class names from the dataset unless model.class_names is set; ResultsFileHook: WORK_DIR/
+# results.json (metrics, per-class IoU, config, models, commit) for tools/collect_results.py
+custom_hooks = [dict(type='VocabularyHook'), dict(type='ResultsFileHook')]
 # Every parameter is frozen, so plain DDP would refuse the model: wrap only what is trainable (nothing).
 model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel', broadcast_buffers=False)
 test_cfg = dict(type='TestLoop')

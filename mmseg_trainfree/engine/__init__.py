@@ -1,4 +1,5 @@
-"""Runner-side pieces: hooks."""
+"""Runner-side pieces: hooks and the results file."""
 from .hooks import EvalCropVisualizationHook, VocabularyHook
+from .results import ResultsFileHook
 
-__all__ = ['EvalCropVisualizationHook', 'VocabularyHook']
+__all__ = ['EvalCropVisualizationHook', 'ResultsFileHook', 'VocabularyHook']

@@ -24,6 +24,8 @@ from prettytable import PrettyTable
 from scipy.optimize import linear_sum_assignment
 
 from ..registry import METRICS
+from .iou import per_class_table
+from .outputs import LabelOutputs
 
 MODES = ('dataset', 'per_image')
 
@@ -54,6 +56,23 @@ def matched_counts(conf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return tp, fp, fn
 
 
+def assignment(conf: np.ndarray) -> np.ndarray:
+    """The class each row (cluster) of a (clusters, classes) matrix is matched to, 255 for unmatched rows."""
+    lut = np.full(conf.shape[0], 255, np.int64)
+    rows, classes = linear_sum_assignment(conf, maximize=True)
+    lut[rows] = classes
+    return lut
+
+
+def per_image_assignment(conf: np.ndarray) -> np.ndarray:
+    """DiffSeg's per-image matching as a cluster -> class table (255: unmatched or absent cluster)."""
+    present = np.flatnonzero(conf.sum(1) > 0)
+    segments = assignment(segment_confusion(conf))
+    lut = np.full(conf.shape[0], 255, np.int64)
+    lut[present] = segments[:len(present)]
+    return lut
+
+
 def segment_confusion(conf: np.ndarray) -> np.ndarray:
     """Keep the clusters that occur in the image and pad with empty segments to at least as many
     segments as classes: the DiffSeg matrix (transposed), (max(classes, segments), classes)."""
@@ -63,22 +82,24 @@ def segment_confusion(conf: np.ndarray) -> np.ndarray:
 
 
 @METRICS.register_module()
-class HungarianIoUMetric(BaseMetric):
+class HungarianIoUMetric(LabelOutputs, BaseMetric):
     """mIoU, per-class IoU / accuracy and pixel accuracy of cluster predictions after Hungarian matching.
 
     Args:
         mode: ``'dataset'`` (one matching over the dataset) or ``'per_image'`` (DiffSeg's protocol).
         ignore_index: label value that is not evaluated (65535 for the 16-bit benchmarks).
+        output_dir: ``tools/test.py --out``: one PNG of matched class ids per image (:mod:`.outputs`).
     """
 
     default_prefix: Optional[str] = None
 
     def __init__(self, mode: str = 'dataset', ignore_index: int = 255, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None):
+                 prefix: Optional[str] = None, output_dir: Optional[str] = None, format_only: bool = False):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if mode not in MODES:
             raise ValueError(f'HungarianIoUMetric mode must be one of {MODES}, got {mode!r}')
         self.mode, self.ignore_index = mode, ignore_index
+        self._init_outputs(output_dir, format_only)
 
     @property
     def protocol_name(self) -> str:
@@ -99,18 +120,28 @@ class HungarianIoUMetric(BaseMetric):
                 raise ValueError(f'prediction {tuple(pred.shape)} and ground truth {tuple(label.shape)} differ in '
                                  f'size ({sample.get("img_path")})')
             conf = confusion(pred, label, self.num_classes, self.ignore_index)
+            name = self.record_sample(sample) if self.output_dir else None
             if self.mode == 'dataset':
-                self.results.append(conf)
+                self.results.append(conf if name is None else (conf, name))
+                if name is not None:
+                    self.write_pending(name, pred.cpu().numpy())
             else:
                 self.results.append(np.stack(matched_counts(segment_confusion(conf))))
+                if name is not None:
+                    self.write_classes(name, pred.cpu().numpy(), per_image_assignment(conf))
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         if self.mode == 'dataset':
-            rows = max(r.shape[0] for r in results)
+            names = [r[1] for r in results if isinstance(r, tuple)]
+            confs = [r[0] if isinstance(r, tuple) else r for r in results]
+            rows = max(r.shape[0] for r in confs)
             total = np.zeros((rows, self.num_classes), np.int64)
-            for r in results:
+            for r in confs:
                 total[:r.shape[0]] += r
             tp, fp, fn = matched_counts(total)
+            if names:
+                lut = assignment(total)
+                self.resolve_pending({name: lut for name in names})
         else:
             tp, fp, fn = np.sum(results, axis=0)
         return self.summarize(tp, fp, fn)
@@ -124,6 +155,7 @@ class HungarianIoUMetric(BaseMetric):
         metrics = OrderedDict(aAcc=round(float(tp.sum() / max(labelled, 1)) * 100, 2),
                               mIoU=round(float(np.nanmean(iou)) * 100, 2) if np.isfinite(iou).any() else float('nan'),
                               mAcc=round(float(np.nanmean(acc)) * 100, 2) if np.isfinite(acc).any() else float('nan'))
+        self.per_class = per_class_table(self.dataset_meta['classes'], tp, fp, fn)  # for results.json
         table = PrettyTable()
         table.add_column('Class', list(self.dataset_meta['classes']))
         table.add_column('IoU', np.round(iou * 100, 2).tolist())

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from ..models.utils.clustering import kmeans
 from ..registry import METRICS
-from .hungarian import HungarianIoUMetric, confusion, matched_counts
+from .hungarian import HungarianIoUMetric, assignment, confusion, matched_counts
 
 PROTOCOLS = ('modified', 'traditional')
 DISTANCES = ('cosine', 'euclidean')
@@ -82,16 +82,17 @@ class MaskEmbeddingIoUMetric(HungarianIoUMetric):
             protocols; the traditional protocol's k-means then runs on unit vectors (cosine) or raw ones.
         seed / kmeans_iters / kmeans_inits: of the traditional protocol's k-means; the initialisation of
             lowest inertia among ``kmeans_inits`` seeded ones (seed, seed + 1, ...) is kept.
+        output_dir: ``tools/test.py --out``: one PNG per image of the class each pixel's mask is given.
     """
 
     def __init__(self, protocol: str = 'modified', distance: str = 'cosine', ignore_index: int = 255,
                  seed: int = 0, kmeans_iters: int = 100, kmeans_inits: int = 10, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None):
+                 prefix: Optional[str] = None, output_dir: Optional[str] = None, format_only: bool = False):
         if protocol not in PROTOCOLS:
             raise ValueError(f'protocol must be one of {PROTOCOLS}, got {protocol!r}')
         if distance not in DISTANCES:
             raise ValueError(f'distance must be one of {DISTANCES}, got {distance!r}')
-        super().__init__('dataset', ignore_index, collect_device, prefix)
+        super().__init__('dataset', ignore_index, collect_device, prefix, output_dir, format_only)
         if kmeans_inits < 1:
             raise ValueError(f'kmeans_inits must be >= 1, got {kmeans_inits}')
         self.protocol, self.distance, self.seed, self.kmeans_iters = protocol, distance, seed, kmeans_iters
@@ -116,23 +117,35 @@ class MaskEmbeddingIoUMetric(HungarianIoUMetric):
             conf = confusion(pred, label, self.num_classes, self.ignore_index)
             counts[:conf.shape[0]] = conf
             sizes = torch.bincount(pred.flatten().long(), minlength=k).numpy().astype(np.int32)
-            self.results.append((embeddings, sparse_counts(counts), sizes))
+            name = None
+            if self.output_dir:
+                name = self.record_sample(sample)
+                self.write_pending(name, pred.numpy())
+            self.results.append((embeddings, sparse_counts(counts), sizes, name))
 
     def compute_metrics(self, results: list) -> dict[str, float]:
-        embeddings, counts, sizes = (list(r) for r in zip(*results))
+        embeddings, counts, sizes, names = (list(r) for r in zip(*results))
+        mask_classes = []  # per image: the class of each mask (written with --out)
         if self.protocol == 'modified':
             concepts, valid = class_concepts(embeddings, counts, self.num_classes)
             index = np.flatnonzero(valid)
             conf = np.zeros((self.num_classes, self.num_classes), np.int64)
             for e, (cols, c) in zip(embeddings, counts):
-                np.add.at(conf, (index[nearest(e, concepts[index], self.distance)][:, None], cols[None]), c)
+                mask_classes.append(index[nearest(e, concepts[index], self.distance)])
+                np.add.at(conf, (mask_classes[-1][:, None], cols[None]), c)
             tp = np.diag(conf).copy()
             fp, fn = conf.sum(1) - tp, conf.sum(0) - tp
         else:
             centres = traditional_concepts(embeddings, sizes, self.num_classes, self.seed, self.kmeans_iters,
                                            self.distance, self.kmeans_inits)
             conf = np.zeros((len(centres), self.num_classes), np.int64)
-            for e, (cols, c) in zip(embeddings, counts):
-                np.add.at(conf, (nearest(e, centres, self.distance)[:, None], cols[None]), c)
+            concept_of_mask = [nearest(e, centres, self.distance) for e in embeddings]
+            for m, (cols, c) in zip(concept_of_mask, counts):
+                np.add.at(conf, (m[:, None], cols[None]), c)
             tp, fp, fn = matched_counts(conf)
+            if any(names):
+                lut = assignment(conf)
+                mask_classes = [lut[m] for m in concept_of_mask]
+        if any(names):
+            self.resolve_pending({n: m for n, m in zip(names, mask_classes) if n})
         return self.summarize(tp, fp, fn)
