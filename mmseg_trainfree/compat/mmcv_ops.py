@@ -55,8 +55,23 @@ def _has_compiled_ops() -> bool:
     return True
 
 
+MMCV_MISSING = ('mmseg_trainfree needs mmcv >= 2.0, < 2.2 (what mmsegmentation 1.2 accepts), full or lite, and none '
+                'is installed. It is not a declared requirement, so that an existing full mmcv is never replaced: '
+                'keep the mmcv of your mmseg environment, or `pip install "mmcv-lite>=2.0,<2.2"` (no compiled ops '
+                'are needed; a pure-torch fallback covers the two that mmseg imports). Do not install both.')
+
+
+def require_mmcv() -> None:
+    """Fail at import with what to install when no mmcv is there (mmseg's own error names no version)."""
+    try:
+        import mmcv  # noqa: F401
+    except ImportError as e:
+        raise ImportError(MMCV_MISSING) from e
+
+
 def install_mmcv_ops_fallback() -> bool:
     """Register the fallback as ``mmcv.ops`` if mmcv has no compiled ops. Returns True if installed."""
+    require_mmcv()
     if 'mmcv.ops' in sys.modules or _has_compiled_ops():
         return False
     import mmcv
