@@ -125,3 +125,19 @@ def test_two_processes_equal_one(mode, tmp_path):
     from conftest import run_distributed
     result = run_distributed(partial(_split_run, mode), str(tmp_path / 'result.pt'))
     assert result == run_metric(mode, random_images(3, n=7))
+
+
+def test_overlays_draw_clusters_as_the_classes_they_match():
+    """EvalCropVisualizationHook's display of a cluster prediction: each cluster renamed to the class it matches
+    in the image (per-image Hungarian, as scored), unmatched clusters 255 (not drawn)."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    from mmseg_trainfree.engine.hooks import matched_for_display
+    pred = torch.tensor([[5, 5, 7, 7, 9, 9, 11, 11]])  # clusters 5, 7, 9, 11
+    gt = torch.tensor([[2, 2, 0, 0, 0, 255, 1, 0]])
+    sample = SegDataSample()
+    sample.pred_sem_seg, sample.gt_sem_seg = PixelData(data=pred[None]), PixelData(data=gt[None])
+    shown = matched_for_display(sample, num_classes=3, ignore_index=255).pred_sem_seg.data[0, 0].tolist()
+    # 5 -> 2, 7 -> 0 (2 pixels of 0 beat 9's 1 and 11's 1), 11 -> 1; 9 has no class left
+    assert shown == [2, 2, 0, 0, 255, 255, 1, 1]
+    assert sample.pred_sem_seg.data[0, 0].tolist() == [5, 5, 7, 7, 9, 9, 11, 11]  # the scored sample is unchanged

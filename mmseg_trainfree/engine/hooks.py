@@ -7,6 +7,7 @@ from typing import Optional
 import cv2
 import mmcv
 import numpy as np
+import torch
 from mmengine import fileio
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -15,7 +16,19 @@ from mmseg.engine.hooks import SegVisualizationHook
 from mmseg.structures import SegDataSample
 
 from ..datasets.crops import apply_eval_crop
+from ..evaluation.hungarian import HungarianIoUMetric, confusion, per_image_assignment
 from ..registry import HOOKS
+
+
+def matched_for_display(sample: SegDataSample, num_classes: int, ignore_index: int) -> SegDataSample:
+    """A copy of a cluster prediction whose clusters are renamed to the classes they match in this image
+    (DiffSeg's per-image Hungarian matching against the ground truth; unmatched clusters 255, not drawn)."""
+    pred = sample.pred_sem_seg.data[0]
+    gt = sample.gt_sem_seg.data[0].to(pred.device)
+    lut = torch.from_numpy(per_image_assignment(confusion(pred, gt, num_classes, ignore_index)))
+    shown = sample.clone()
+    shown.set_data({'pred_sem_seg': PixelData(data=lut[pred.long().cpu()][None].to(pred.device))})
+    return shown
 
 
 @HOOKS.register_module()
@@ -53,6 +66,11 @@ class EvalCropVisualizationHook(SegVisualizationHook):
     the image is cut the way the sample's ``eval_crop`` says before predictions and ground truth are
     drawn over it; without ``eval_crop`` it behaves as mmseg's hook.
 
+    Cluster predictions (configs scored by ``HungarianIoUMetric`` or ``MaskEmbeddingIoUMetric``) hold cluster
+    ids, not classes: each image's clusters are drawn as the classes they match in that image (per-image
+    Hungarian matching against its ground truth, as DiffSeg scores), unmatched ones are left undrawn. Under a
+    dataset-level protocol this display matching is per image, not the one that was scored.
+
     Args (besides mmseg's):
         min_side: images whose short side is smaller are enlarged by an integer factor (the image
             bicubic, the label maps nearest) before drawing, so that the class names mmseg writes (sized
@@ -75,9 +93,18 @@ class EvalCropVisualizationHook(SegVisualizationHook):
                 raise ValueError(f'{output.img_path}: the image is {img.shape[:2]} but the sample was evaluated at '
                                  f'{tuple(output.ori_shape)}; pack the crop with PackSegInputs(meta_keys=(..., '
                                  "'eval_crop'))")
+            metric = self._cluster_metric(runner)
+            if metric is not None and 'gt_sem_seg' in output:
+                output = matched_for_display(output, metric.num_classes, metric.ignore_index)
             img, output = self._enlarge(img, output)
             self._visualizer.add_datasample(f'{mode}_{osp.basename(output.img_path)}', img, data_sample=output,
                                             show=self.show, wait_time=self.wait_time, step=runner.iter)
+
+    @staticmethod
+    def _cluster_metric(runner) -> Optional[HungarianIoUMetric]:
+        """The test evaluator's cluster metric, if the predictions are cluster ids."""
+        evaluator = getattr(runner, 'test_evaluator', None)
+        return next((m for m in getattr(evaluator, 'metrics', []) if isinstance(m, HungarianIoUMetric)), None)
 
     def _enlarge(self, img: np.ndarray, sample: SegDataSample) -> tuple[np.ndarray, SegDataSample]:
         """The image and a copy of the sample with its label maps enlarged to at least ``min_side``."""
