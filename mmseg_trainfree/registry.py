@@ -35,5 +35,10 @@ HOOKS = _child('HOOKS')
 for _name in _mmseg_registry.__all__:
     if _name not in globals():
         globals()[_name] = _child(_name)
+# mmseg has no FUNCTIONS registry (collate functions): route it to mmengine's, or building a dataloader under our
+# scope warns that the scope is unknown.
+from mmengine.registry import FUNCTIONS as _MMENGINE_FUNCTIONS  # noqa: E402
 
-__all__ = list(_mmseg_registry.__all__)
+FUNCTIONS = Registry('function', parent=_MMENGINE_FUNCTIONS, scope=_SCOPE)
+
+__all__ = list(_mmseg_registry.__all__) + ['FUNCTIONS']

@@ -63,6 +63,8 @@ class LoadSegAnnotations(BaseTransform):
         self.backend_args = backend_args
 
     def transform(self, results: dict) -> dict:
+        if 'seg_map_path' not in results:  # inference on an image without labels (mmseg's inference_model)
+            return results
         path = results['seg_map_path']
         label = read_label_map(path, self.backend_args)
         lut = results.get('label_lut')

@@ -1,6 +1,8 @@
 """The base of every training-free segmentor: frozen modules, vocabulary, whole / slide inference."""
 from __future__ import annotations
 
+import functools
+
 from abc import abstractmethod
 from typing import Optional
 
@@ -17,6 +19,17 @@ from ..utils.vocabulary import ClassNames, parse_class_names
 # The score of a class that is not a candidate of the image (weakly supervised labels, category filtering):
 # below every min-max normalised score.
 NON_CANDIDATE_SCORE = -1.0
+
+
+def generated_palette(n: int, seed: int = 0) -> list[list[int]]:
+    """``n`` distinct, reproducible RGB colours (golden-ratio hues, alternating brightness)."""
+    import colorsys
+    colours = []
+    for i in range(n):
+        h = (seed * 0.1 + i * 0.618033988749895) % 1.0
+        r, g, b = colorsys.hsv_to_rgb(h, 0.65 + 0.35 * (i % 2), 0.95 - 0.25 * ((i // 2) % 2))
+        colours.append([round(r * 255), round(g * 255), round(b * 255)])
+    return colours
 
 
 def require_whole_mode(test_cfg: Optional[dict], why: str) -> None:
@@ -52,6 +65,24 @@ class TrainingFreeSegmentor(BaseSegmentor):
             overlapping crops are averaged.
     """
 
+    def __init_subclass__(cls, **kwargs):
+        """mmseg's ``init_model`` and ``MMSegInferencer`` set ``model.pretrained = None`` and ``model.train_cfg =
+        None`` on every config: each segmentor's ``__init__`` accepts those two as None (and refuses a value)."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get('__init__')
+        if init is None or getattr(init, '_accepts_mmseg_fields', False):
+            return
+
+        @functools.wraps(init)
+        def __init__(self, *args, pretrained=None, train_cfg=None, **kw):
+            if pretrained is not None or train_cfg is not None:
+                raise ValueError(f'{cls.__name__} is training-free: it takes no `pretrained` checkpoint and no '
+                                 '`train_cfg`; frozen weights come from the model ids in its config')
+            init(self, *args, **kw)
+
+        __init__._accepts_mmseg_fields = True
+        cls.__init__ = __init__
+
     def __init__(self, data_preprocessor: OptConfigType = None, class_names: Optional[ClassNames] = None,
                  test_cfg: OptConfigType = None, init_cfg: OptConfigType = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -59,6 +90,7 @@ class TrainingFreeSegmentor(BaseSegmentor):
         self._check_test_cfg(self.test_cfg)
         self.align_corners = False
         self.class_names: Optional[list[list[str]]] = None
+        self.dataset_meta: Optional[dict] = None  # classes and palette once there is a vocabulary
         self.vocabulary_from_config = class_names is not None
         if class_names is not None:
             self.set_vocabulary(class_names)
@@ -86,6 +118,9 @@ class TrainingFreeSegmentor(BaseSegmentor):
     def set_vocabulary(self, classes: ClassNames) -> None:
         """Set the class names (list of synonyms per class); subclasses drop their cached prompts."""
         self.class_names = parse_class_names(classes)
+        # what mmseg's inferencer and visualiser read: the first name of each class and a palette
+        names = [n[0] for n in self.class_names]
+        self.dataset_meta = dict(classes=tuple(names), palette=generated_palette(len(names)))
         self.on_vocabulary_change()
 
     def on_vocabulary_change(self) -> None:
