@@ -62,3 +62,19 @@ def test_maskclip_emerdiff_labels_whole_masks(tiny_sd, tiny_clip):
     assert out.seg_logits.data.shape == (5, 64, 96) and model.num_classes == 5
     for k in masks.unique():
         assert labels[masks == k].unique().numel() == 1  # one class per EmerDiff mask
+
+
+def test_normalisation_is_the_models_own_and_timm_towers_are_refused(tiny_clip):
+    """Mean / std come from the model's preprocessing config (OpenAI's by default, overridable), not constants;
+    an image tower that is not open_clip's VisionTransformer is refused by name."""
+    import open_clip
+    import torch.nn.functional as F
+    default = OpenCLIPBackbone(**tiny_clip)
+    assert torch.allclose(default.mean.flatten(), torch.tensor(open_clip.OPENAI_DATASET_MEAN))
+    custom = OpenCLIPBackbone(**tiny_clip, preprocess_cfg=dict(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)))
+    assert custom.mean.flatten().tolist() == [0.5] * 3 and custom.std.flatten().tolist() == [0.25] * 3
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    expected = F.normalize(custom.model.encode_image(((x + 1) / 2 - 0.5) / 0.25), dim=-1)
+    assert torch.allclose(custom.image_embeddings(x), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="needs open_clip's own VisionTransformer"):
+        OpenCLIPBackbone(model_name='RN50', pretrained=None)

@@ -1,4 +1,5 @@
 """Tiny random models: real on-disk layout, loaded through from_pretrained, SD v1 topology."""
+import glob
 import json
 import os.path as osp
 
@@ -76,3 +77,45 @@ def test_unknown_dtype_and_component(tiny_sd):
         StableDiffusionBackbone(model_id=tiny_sd, dtype='float8')
     with pytest.raises(ValueError, match='components'):
         StableDiffusionBackbone(model_id=tiny_sd, components=('unet', 'controlnet'))
+
+
+def test_offline_errors_suggest_the_current_cli_and_never_download_a_path(tmp_path, monkeypatch):
+    monkeypatch.setenv('HF_HOME', str(tmp_path))
+    with pytest.raises(ModelNotAvailableError) as e:
+        StableDiffusionBackbone(model_id='CompVis/stable-diffusion-v1-4', local_files_only=True)
+    assert '`hf download CompVis/stable-diffusion-v1-4`' in str(e.value) and 'huggingface-cli' not in str(e.value)
+    for path in (str(tmp_path / 'models' / 'my-sd'), './no/such/sd'):
+        with pytest.raises(ModelNotAvailableError, match='no such folder') as e:
+            StableDiffusionBackbone(model_id=path, local_files_only=True)
+        assert 'download' not in str(e.value)
+
+
+def test_weights_variant_is_passed_through(tiny_sd, tmp_path):
+    """A folder whose weights exist only as the fp16 variant (``*.fp16.safetensors``) loads with variant='fp16'."""
+    import shutil
+    reference = StableDiffusionBackbone(tiny_sd)
+    folder = tmp_path / 'variant'
+    for name in ('tokenizer', 'scheduler'):
+        shutil.copytree(osp.join(tiny_sd, name), folder / name)
+    for name in ('unet', 'vae', 'text_encoder'):
+        getattr(reference, name).save_pretrained(str(folder / name), variant='fp16')
+    assert glob.glob(str(folder / 'unet' / '*.fp16.safetensors'))
+    with pytest.raises(ModelNotAvailableError):
+        StableDiffusionBackbone(str(folder))  # no plain weights
+    loaded = StableDiffusionBackbone(str(folder), variant='fp16', use_safetensors=True)
+    for (n, p), (_, q) in zip(loaded.unet.named_parameters(), reference.unet.named_parameters()):
+        assert torch.equal(p, q), n
+
+
+def test_single_file_checkpoints_missing_or_unsafe_pickle_are_refused(tmp_path, capfd):
+    with pytest.raises(ModelNotAvailableError, match='single-file checkpoint .* does not exist'):
+        StableDiffusionBackbone(model_id=str(tmp_path / 'sd-v1-5.safetensors'))
+
+    class Payload:
+        def __reduce__(self):
+            return print, ('payload code ran',)
+
+    torch.save({'state_dict': {'w': torch.zeros(1)}, 'payload': Payload()}, tmp_path / 'model.ckpt')
+    with pytest.raises(ValueError, match=r'pickle checkpoint that would run code.*\.safetensors'):
+        StableDiffusionBackbone(model_id=str(tmp_path / 'model.ckpt'), local_files_only=True)
+    assert 'payload code ran' not in capfd.readouterr().out

@@ -35,9 +35,19 @@ def load_pretrained(cls, model_id: str, layout: str, config_field: str, subfolde
         if os.path.isdir(model_id):
             raise ModelNotAvailableError(
                 f"cannot load {what} from the local folder: expected {layout}. ({e})") from e
+        if looks_like_path(model_id):  # never suggest downloading a path
+            raise ModelNotAvailableError(
+                f'{what}: no such folder (relative paths start from {os.getcwd()}); expected a folder in {layout}, '
+                f'set with --cfg-options {config_field}=/path/to/folder') from e
         offline = kwargs.get('local_files_only') or os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', '', 'false')
         raise ModelNotAvailableError(
             f'{what} is not available'
             + (' in the local Hugging Face cache and this run is offline' if offline else '')
-            + f'. Download it on a machine with hub access (e.g. `huggingface-cli download {model_id}`), or point '
-            f'the config at a local folder in {layout}: --cfg-options {config_field}=/path/to/folder') from e
+            + f'. Download it on a machine with hub access (`hf download {model_id}`, the huggingface_hub CLI), '
+            f'or point the config at a local folder in {layout}: --cfg-options {config_field}=/path/to/folder') from e
+
+
+def looks_like_path(model_id: str) -> bool:
+    """A file-system path rather than a hub id (``org/name``, or ``name``)."""
+    return (model_id.startswith(('/', './', '../', '~', '.\\')) or model_id.count('/') > 1 or '\\' in model_id
+            or os.path.exists(os.path.dirname(model_id) or '\0'))

@@ -42,30 +42,40 @@ class OpenCLIPBackbone(BaseModule):
         keep_residual: MaskCLIP's last block as in its official code: x + out_proj(v) then the MLP
             (True), or out_proj(v) alone (False, ClearCLIP's "MaskCLIP" reading).
         config_field: where this backbone sits in the config, named by the error for an unavailable model.
+        preprocess_cfg: overrides of the model's preprocessing (open_clip's ``force_preprocess_cfg``, e.g.
+            ``dict(mean=..., std=...)``). By default the normalisation is the model's own (its pretrained tag's
+            mean / std: OpenAI's for OpenAI and MetaCLIP weights, others for e.g. some LAION / DFN ones).
     """
 
     def __init__(self, model_name: str = 'ViT-B-16-quickgelu', pretrained: Optional[str] = 'openai',
                  model_config_dir: Optional[str] = None, short_side: int = 448, keep_residual: bool = True,
                  dtype: str = 'float32', device: Optional[str] = None, cache_dir: Optional[str] = None,
-                 config_field: str = 'model.clip', init_cfg=None):
+                 config_field: str = 'model.clip', preprocess_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(init_cfg)
         import open_clip
         if model_config_dir is not None:
             open_clip.add_model_config(model_config_dir)
         try:
             model = open_clip.create_model(model_name, pretrained=pretrained, cache_dir=cache_dir,
-                                           require_pretrained=pretrained is not None)
+                                           require_pretrained=pretrained is not None,
+                                           force_preprocess_cfg=dict(preprocess_cfg or {}))
         except (RuntimeError, OSError, ValueError) as e:
             raise ModelNotAvailableError(
                 f'open_clip model {model_name!r} with pretrained={pretrained!r} is not available ({e}). Download '
                 'it on a machine with hub access, or give a local checkpoint: --cfg-options '
                 f'{config_field}.pretrained=/path/to/open_clip_pytorch_model.bin') from e
+        if not isinstance(model.visual, open_clip.transformer.VisionTransformer):
+            raise ValueError(f'open_clip model {model_name!r} has a {type(model.visual).__name__} image tower; the '
+                             "dense path (MaskCLIP, GEM) needs open_clip's own VisionTransformer (OpenAI / MetaCLIP / LAION "
+                             'ViT models), not a timm tower such as SigLIP\'s')
         self.model = model.to(device or 'cpu', resolve_dtype(dtype)).eval().requires_grad_(False)
         self.tokenizer = open_clip.get_tokenizer(model_name)
         self.short_side, self.keep_residual = int(short_side), keep_residual
         self.image_passes = 0  # images through the vision encoder so far (tools/benchmark.py)
-        self.register_buffer('mean', torch.tensor(OPENAI_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer('std', torch.tensor(OPENAI_STD).view(1, 3, 1, 1), persistent=False)
+        preprocess = open_clip.get_model_preprocess_cfg(model)
+        mean, std = preprocess.get('mean') or OPENAI_MEAN, preprocess.get('std') or OPENAI_STD
+        self.register_buffer('mean', torch.tensor(mean, dtype=torch.float).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer('std', torch.tensor(std, dtype=torch.float).view(1, 3, 1, 1), persistent=False)
 
     def train(self, mode: bool = True):
         return super().train(False)

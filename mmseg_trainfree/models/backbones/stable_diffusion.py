@@ -19,6 +19,40 @@ def load_component(cls, model_id: str, subfolder: str, **kwargs):
                            'tokenizer/, scheduler/)', 'model.backbone.model_id', subfolder=subfolder, **kwargs)
 
 
+SINGLE_FILE_SUFFIXES = ('.safetensors', '.ckpt', '.pt', '.pth', '.bin')
+
+
+def is_single_file(model_id: str) -> bool:
+    """A single-file checkpoint rather than a hub id or a diffusers folder."""
+    return model_id.lower().endswith(SINGLE_FILE_SUFFIXES) or os.path.isfile(model_id)
+
+
+def load_single_file(path: str, config: Optional[str], dtype: torch.dtype, local_files_only: bool):
+    """``StableDiffusionPipeline.from_single_file``, with clear errors for a missing file and a pickle that
+    would need code execution (diffusers reads ``.ckpt`` with ``torch.load(weights_only=True)``)."""
+    import pickle
+
+    import diffusers
+    if not os.path.isfile(path):
+        raise ModelNotAvailableError(f'single-file checkpoint {path!r} does not exist (model.backbone.model_id; '
+                                     f'relative paths start from {os.getcwd()})')
+    kwargs = dict(torch_dtype=dtype, local_files_only=local_files_only)
+    if config is not None:
+        kwargs['config'] = config
+    try:
+        return diffusers.StableDiffusionPipeline.from_single_file(path, **kwargs)
+    except (pickle.UnpicklingError, OSError, ValueError) as e:
+        cause = e  # diffusers re-raises torch's refusal as an OSError: find it in the chain
+        while cause is not None and not isinstance(cause, pickle.UnpicklingError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        raise ValueError(f'{path} is a pickle checkpoint that would run code to load: torch.load(weights_only=True) '
+                         f'refused it ({str(cause).splitlines()[0]}). Use its .safetensors version, or convert it '
+                         'once where you trust it (diffusers StableDiffusionPipeline.from_single_file(...)'
+                         '.save_pretrained(folder)) and give the folder') from e
+
+
 @MODELS.register_module()
 class StableDiffusionBackbone(BaseModule):
     """Frozen SD v1.x components and the few operations the training-free methods need.
@@ -31,6 +65,12 @@ class StableDiffusionBackbone(BaseModule):
         local_files_only: never reach the hub (default: ``$HF_HUB_OFFLINE``).
         scheduler: diffusers scheduler class loaded from the ``scheduler/`` folder.
         components: which of unet, vae, text_encoder, tokenizer to load (the scheduler always loads).
+        variant / use_safetensors: passed to ``from_pretrained`` of the weights (``variant='fp16'`` reads the
+            ``*.fp16.safetensors`` files of a hub repository; ``use_safetensors=True`` refuses pickle weights).
+        single_file_config: for a single-file checkpoint (``model_id`` a ``.safetensors`` / ``.ckpt`` file, as
+            A1111 / ComfyUI users have them): a diffusers model id or folder whose configs describe it (e.g.
+            ``stable-diffusion-v1-5/stable-diffusion-v1-5``); None lets diffusers infer it (needs the hub).
+            Pickle ``.ckpt`` files are read with ``weights_only`` (no code runs) or refused.
         prompt_cache_size: text-encoder outputs kept (least recently used first out). Fixed vocabularies need a
             few entries; per-image prompts (BLIP-augmented) would otherwise grow the cache with every image
             (about 2 GB over VOC train-aug). 0 switches the cache off.
@@ -40,7 +80,8 @@ class StableDiffusionBackbone(BaseModule):
                  device: Optional[str] = None, local_files_only: Optional[bool] = None,
                  scheduler: str = 'DDPMScheduler',
                  components: Sequence[str] = ('unet', 'vae', 'text_encoder', 'tokenizer'),
-                 prompt_cache_size: int = 64, init_cfg=None):
+                 prompt_cache_size: int = 64, variant: Optional[str] = None,
+                 use_safetensors: Optional[bool] = None, single_file_config: Optional[str] = None, init_cfg=None):
         super().__init__(init_cfg)
         import diffusers
         import transformers
@@ -56,13 +97,22 @@ class StableDiffusionBackbone(BaseModule):
                        tokenizer=(transformers.CLIPTokenizer, {}))
         unknown = set(components) - set(loaders)
         if unknown:
-            raise ValueError(f'StableDiffusionBackbone: unknown components {sorted(unknown)}; choose from {list(loaders)}')
-        for name in loaders:
-            cls, extra = loaders[name]
-            setattr(self, name, load_component(cls, model_id, name, **kw, **extra) if name in components else None)
+            raise ValueError(f'StableDiffusionBackbone: unknown components {sorted(unknown)}; '
+                             f'choose from {list(loaders)}')
         if not hasattr(diffusers, scheduler):
             raise ValueError(f'StableDiffusionBackbone: unknown scheduler {scheduler!r} (a diffusers class name)')
-        self.scheduler = load_component(getattr(diffusers, scheduler), model_id, 'scheduler', **kw)
+        weights = {k: v for k, v in dict(variant=variant, use_safetensors=use_safetensors).items() if v is not None}
+        if is_single_file(model_id):
+            pipe = load_single_file(model_id, single_file_config, self.dtype, local_files_only)
+            for name in loaders:
+                setattr(self, name, getattr(pipe, name) if name in components else None)
+            self.scheduler = getattr(diffusers, scheduler).from_config(pipe.scheduler.config)
+        else:
+            for name in loaders:
+                cls, extra = loaders[name]
+                extra = dict(extra, **weights) if name != 'tokenizer' else extra
+                setattr(self, name, load_component(cls, model_id, name, **kw, **extra) if name in components else None)
+            self.scheduler = load_component(getattr(diffusers, scheduler), model_id, 'scheduler', **kw)
         self.requires_grad_(False)
         self.eval()
         if device is not None:
