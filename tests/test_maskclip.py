@@ -76,5 +76,5 @@ def test_normalisation_is_the_models_own_and_timm_towers_are_refused(tiny_clip):
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     expected = F.normalize(custom.model.encode_image(((x + 1) / 2 - 0.5) / 0.25), dim=-1)
     assert torch.allclose(custom.image_embeddings(x), expected, atol=1e-5)
-    with pytest.raises(ValueError, match="needs open_clip's own VisionTransformer"):
+    with pytest.raises(ValueError, match="needs open_clip's own VisionTransformer .* not a ResNet"):
         OpenCLIPBackbone(model_name='RN50', pretrained=None)

@@ -66,8 +66,8 @@ class OpenCLIPBackbone(BaseModule):
                 f'{config_field}.pretrained=/path/to/open_clip_pytorch_model.bin') from e
         if not isinstance(model.visual, open_clip.transformer.VisionTransformer):
             raise ValueError(f'open_clip model {model_name!r} has a {type(model.visual).__name__} image tower; the '
-                             "dense path (MaskCLIP, GEM) needs open_clip's own VisionTransformer (OpenAI / MetaCLIP / LAION "
-                             'ViT models), not a timm tower such as SigLIP\'s')
+                             "dense path (MaskCLIP, GEM) needs open_clip's own VisionTransformer (OpenAI / MetaCLIP / "
+                             "LAION ViT models), not a ResNet or a timm tower such as SigLIP's")
         self.model = model.to(device or 'cpu', resolve_dtype(dtype)).eval().requires_grad_(False)
         self.tokenizer = open_clip.get_tokenizer(model_name)
         self.short_side, self.keep_residual = int(short_side), keep_residual
