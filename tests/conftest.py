@@ -20,7 +20,8 @@ def load_tool(name: str = 'test'):
     """tools/<name>.py as a module, so that it runs (e.g. configs through tools/test.py's Runner path) in this
     process."""
     import importlib.util
-    spec = importlib.util.spec_from_file_location(f"tools_{name.replace('/', '_')}", os.path.join(REPO, 'tools', f'{name}.py'))
+    spec = importlib.util.spec_from_file_location(f"tools_{name.replace('/', '_')}",
+                                                  os.path.join(REPO, 'tools', f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,4 +1,5 @@
-"""Caption matching (noun phrases, synonyms, CLIP similarity), the CLIP half of category filtering, the filter's fallback, and the BLIP captioner."""
+"""Caption matching (noun phrases, synonyms, CLIP similarity), the CLIP half of category filtering, the
+filter's empty-set rule, and the BLIP captioner."""
 import logging
 
 import numpy as np
@@ -205,7 +206,8 @@ def test_caption_similarity_equals_a_hand_computation(tiny_clip):
             words_only.caption_classes(caption, CLASSES, candidates)
     clip, template = flt.clip, ['a photo of a {}.']
     names = [(c, n) for c in candidates for n in CLASSES[c]]
-    cosine = (clip.class_embeddings([['zebra']], template) @ clip.class_embeddings([[n] for _, n in names], template).T)[0]
+    name_embeddings = clip.class_embeddings([[n] for _, n in names], template)
+    cosine = (clip.class_embeddings([['zebra']], template) @ name_embeddings.T)[0]
     order = cosine.argsort(descending=True).tolist()
     flt.text_threshold = float(cosine[order[1]]) - 1e-6  # the two most similar names pass
     assert flt.caption_classes('a zebra', CLASSES, candidates) == sorted({names[i][0] for i in order[:2]})

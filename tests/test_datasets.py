@@ -64,3 +64,58 @@ def test_missing_dataset_root_names_path_and_layout(tmp_path, shapes_root):
     with pytest.raises(FileNotFoundError, match='ann_dir/test'):
         check_dataset_paths(cfg)
     check_dataset_paths(dict(cfg, data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val')))
+
+
+def protocol_pipelines():
+    """The test pipeline of every protocol family: open vocabulary (the dataset base's), the unsupervised crops
+    (DiffSeg, STEGO), EmerDiff's, and the report's 320 x 320."""
+    from mmengine.config import Config
+    from mmseg_trainfree.compat import resolve_config
+    crops = Config.fromfile(resolve_config('_base_/protocols/eval_crops.py'))
+    emerdiff = Config.fromfile(resolve_config('_base_/protocols/emerdiff.py'))
+    shapes = Config.fromfile(resolve_config('_base_/datasets/shapes.py'))
+    return {'open_vocabulary': shapes.test_pipeline, 'diffseg_crop': crops.diffseg_test_pipeline,
+            'stego_crop': crops.stego_test_pipeline, 'emerdiff': emerdiff.emerdiff_test_pipeline,
+            'report_320': crops.langseg_test_pipeline}
+
+
+@pytest.mark.parametrize('protocol', sorted(protocol_pipelines()))
+@pytest.mark.parametrize('case', ['label_size', 'grey', 'uint16', 'tiny', 'unreadable', 'empty_split'])
+def test_bad_inputs_through_every_protocol(tmp_path, protocol, case):
+    """Each bad input, through each protocol family's pipeline: handled (grey, 16-bit, tiny images load as 3-channel
+    uint8 and score at the protocol's size) or stopped with an error naming the file(s) or folder."""
+    root = generate_shapes_dataset(str(tmp_path / 'd'), num_images=1, size=(64, 80), seed=3)
+    image, label = f'{root}/img_dir/val/shapes_0000.png', f'{root}/ann_dir/val/shapes_0000.png'
+    gt = cv2.imread(label, cv2.IMREAD_UNCHANGED)
+    if case == 'label_size':
+        cv2.imwrite(label, cv2.resize(gt, (40, 32), interpolation=cv2.INTER_NEAREST))
+    elif case == 'grey':
+        cv2.imwrite(image, np.full((64, 80), 120, np.uint8))
+    elif case == 'uint16':
+        cv2.imwrite(image, (np.arange(64 * 80).reshape(64, 80) * 13).astype(np.uint16))
+    elif case == 'tiny':
+        cv2.imwrite(image, np.full((3, 5, 3), 90, np.uint8))
+        cv2.imwrite(label, np.zeros((3, 5), np.uint8))
+    elif case == 'unreadable':
+        open(image, 'wb').write(b'not a png')
+    elif case == 'empty_split':
+        import os
+        os.remove(image)
+    cfg = dict(type='ShapesDataset', data_root=root,
+               data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'), pipeline=protocol_pipelines()[protocol])
+    if case == 'empty_split':
+        with pytest.raises(ValueError, match=r"img_dir/val' holds no .png file: the split is empty"):
+            check_dataset_paths(cfg)
+        return
+    dataset = DATASETS.build(cfg)
+    if case == 'label_size':
+        with pytest.raises(ValueError, match=r'shapes_0000.png is 80x64 but its label map .*shapes_0000.png is 40x32'):
+            dataset[0]
+    elif case == 'unreadable':
+        with pytest.raises(ValueError, match='cannot decode image .*shapes_0000.png'):
+            dataset[0]
+    else:
+        sample = dataset[0]
+        assert sample['inputs'].shape[0] == 3 and sample['inputs'].dtype == torch.uint8
+        gt_shape = tuple(sample['data_samples'].gt_sem_seg.data.shape[1:])
+        assert gt_shape == tuple(sample['data_samples'].ori_shape)  # scored where the labels are
