@@ -102,7 +102,8 @@ def test_bad_inputs_through_every_protocol(tmp_path, protocol, case):
         import os
         os.remove(image)
     cfg = dict(type='ShapesDataset', data_root=root,
-               data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'), pipeline=protocol_pipelines()[protocol])
+               data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
+               pipeline=protocol_pipelines()[protocol])
     if case == 'empty_split':
         with pytest.raises(ValueError, match=r"img_dir/val' holds no .png file: the split is empty"):
             check_dataset_paths(cfg)
