@@ -15,6 +15,7 @@ _LOCATIONS = {
     'TRANSFORMS': ['mmseg_trainfree.datasets'],
     'METRICS': ['mmseg_trainfree.evaluation'],
     'HOOKS': ['mmseg_trainfree.engine'],
+    'LOOPS': ['mmseg_trainfree.engine'],
 }
 
 

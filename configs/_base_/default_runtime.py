@@ -23,4 +23,6 @@ default_hooks = dict(
 custom_hooks = [dict(type='VocabularyHook'), dict(type='ResultsFileHook')]
 # Every parameter is frozen, so plain DDP would refuse the model: wrap only what is trainable (nothing).
 model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel', broadcast_buffers=False)
-test_cfg = dict(type='TestLoop')
+# ResumableTestLoop: mmengine's TestLoop that resumes an interrupted run of the same config and work dir
+# (WORK_DIR/resume/<key>, removed once the run completes; tools/test.py --no-resume recomputes every image)
+test_cfg = dict(type='ResumableTestLoop')

@@ -1,5 +1,6 @@
-"""Runner-side pieces: hooks and the results file."""
+"""Runner-side pieces: hooks, the results file and the resumable test loop."""
 from .hooks import EvalCropVisualizationHook, VocabularyHook
 from .results import ResultsFileHook
+from .resume import ResumableTestLoop
 
-__all__ = ['EvalCropVisualizationHook', 'ResultsFileHook', 'VocabularyHook']
+__all__ = ['EvalCropVisualizationHook', 'ResultsFileHook', 'ResumableTestLoop', 'VocabularyHook']

@@ -80,6 +80,9 @@ def test_arg_parser(description: str = 'Evaluate a training-free segmentor (MMSe
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of --show (s)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. model.backbone.model_id=/path/to/folder')
+    parser.add_argument('--no-resume', action='store_true',
+                        help='recompute every image even if an interrupted run of this config left results in the '
+                             'work dir (default: resume from them)')
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation (mmseg's flag): not supported, the methods predict from one view")
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
@@ -119,6 +122,11 @@ def build_config(args) -> Config:
             cfg.default_hooks.visualization.update(show=True, wait_time=args.wait_time)
         if args.show_dir:
             cfg.visualizer['save_dir'] = args.show_dir
+    if getattr(args, 'no_resume', False):
+        if cfg.get('test_cfg', {}).get('type') != 'ResumableTestLoop':
+            raise ValueError(f"--no-resume: test_cfg.type is {cfg.get('test_cfg', {}).get('type')!r}, which does not "
+                             'resume anyway (ResumableTestLoop does)')
+        cfg.test_cfg.resume = False
     if args.out is not None:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         for evaluator in evaluators:
