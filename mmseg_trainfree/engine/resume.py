@@ -22,7 +22,7 @@ import shutil
 from typing import Any, Optional, Sequence
 
 import torch
-from mmengine.dist import barrier, is_main_process
+from mmengine.dist import all_reduce, barrier, is_main_process
 from mmengine.logging import print_log
 from mmengine.runner import TestLoop
 
@@ -121,7 +121,9 @@ class ResumableTestLoop(TestLoop):
             print_log(f'resuming: {len(self.store)} images of an earlier run of this config are in {self.store.folder}',
                       logger='current')
         metrics = super().run()
-        print_log(f'images taken from the resume store: {self.loaded}, computed: {self.computed} (this process)',
+        counts = torch.tensor([self.loaded, self.computed], dtype=torch.long)
+        all_reduce(counts)  # over every process (a no-op in one process)
+        print_log(f'images taken from the resume store: {int(counts[0])}, computed: {int(counts[1])}',
                   logger='current')
         barrier()
         if is_main_process():
