@@ -350,6 +350,6 @@ def test_metric_keeps_sparse_int32_counts():
     label = torch.tensor([3, 200, 458]).repeat(100).view(15, 20)
     metric.process({}, [dict(pred_sem_seg=dict(data=pred[None]), gt_sem_seg=dict(data=label[None]),
                              mask_embeddings=torch.randn(30, 8))])
-    _, (cols, counts), sizes = metric.results[0]
+    _, (cols, counts), sizes, name = metric.results[0]
     assert cols.tolist() == [3, 200, 458] and counts.dtype == np.int32 and counts.shape == (30, 3)
-    assert counts.sum() == 300 and sizes.dtype == np.int32
+    assert counts.sum() == 300 and sizes.dtype == np.int32 and name is None  # no --out: no PNG name
