@@ -21,7 +21,17 @@ def test_benchmark_counts(config, evals, classes, tiny_sd, monkeypatch, tmp_path
     assert result['unet_evaluations_per_image'] == evals
     assert result['classes'] == classes and result['images'] == 2
     assert result['latency_s_mean'] > 0 and result['peak_memory_mb'] > 0
-    assert out.exists()
+    assert out.exists() and result['channels_last'] is False and result['compiled'] is False
+
+
+def test_benchmark_reports_the_speed_options(tiny_sd, monkeypatch):
+    monkeypatch.setenv('MMSEG_TRAINFREE_CACHE', osp.dirname(tiny_sd))
+    result = benchmark.main([osp.join(REPO, 'configs/maskdiffusion_voc.py'), '--model-size', 'tiny', '--num-images',
+                             '1', '--warmup', '0', '--image-size', '64', '64', '--cfg-options',
+                             'model.image_size=[64,64]', 'model.backbone.channels_last=True',
+                             'model.backbone.dtype=bfloat16'])
+    assert result['channels_last'] is True and result['dtype'] == 'bfloat16'
+    assert result['unet_evaluations_per_image'] == 1
 
 
 @pytest.mark.parametrize('max_batch,calls,rows', [(3, 15 + 2 * 15, 15 + 2 * 3 * 15),  # 4 branches, 2 a call

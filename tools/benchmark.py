@@ -129,6 +129,14 @@ def benchmark(model, image_size, num_images: int, warmup: int, device: str) -> d
                 peak_memory_mb=round(peak_memory_mb(device), 1))
 
 
+def speed_options(model) -> dict:
+    """The backbone's speed options (channels_last, torch.compile), as columns of the result."""
+    sd = getattr(model, 'backbone', None)
+    if sd is None or not hasattr(sd, 'channels_last'):
+        return {}
+    return dict(channels_last=sd.channels_last, compiled=sd._compiled_unet is not None)
+
+
 def main(argv=None):
     args = parse_args(argv)
     mmseg_trainfree.register_all_modules()
@@ -139,7 +147,7 @@ def main(argv=None):
     model = build_model(cfg, args.model_size, args.device)
     result = dict(config=osp.basename(args.config), method=type(model).__name__, model_size=args.model_size,
                   device=args.device, dtype=str(next(model.parameters()).dtype).replace('torch.', ''),
-                  test_mode=model.test_cfg.get('mode', 'whole'),
+                  test_mode=model.test_cfg.get('mode', 'whole'), **speed_options(model),
                   **benchmark(model, image_size, args.num_images, args.warmup, args.device))
     print('| ' + ' | '.join(result) + ' |\n|' + '---|' * len(result) + '\n| '
           + ' | '.join(str(v) for v in result.values()) + ' |')
