@@ -71,7 +71,9 @@ class EvalCropVisualizationHook(SegVisualizationHook):
     Hungarian matching against its ground truth, as DiffSeg scores), unmatched ones are left undrawn. Under a
     dataset-level protocol this display matching is per image, not the one that was scored.
 
-    Args (besides mmseg's):
+    Arguments besides mmseg's.
+
+    Args:
         min_side: images whose short side is smaller are enlarged by an integer factor (the image
             bicubic, the label maps nearest) before drawing, so that the class names mmseg writes (sized
             relative to the image) stay readable on small images; None draws at the evaluated size.

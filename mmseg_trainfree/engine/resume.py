@@ -94,7 +94,9 @@ def sample_paths(data_batch: dict) -> list[str]:
 class ResumableTestLoop(TestLoop):
     """mmengine's ``TestLoop`` that skips the images a previous, interrupted run of the same config finished.
 
-    Args (besides ``TestLoop``'s):
+    Arguments besides ``TestLoop``'s.
+
+    Args:
         resume: load the entries of finished images (default); False recomputes every image.
         keep_store: keep ``WORK_DIR/resume/<key>`` after a successful run (default: removed).
     """

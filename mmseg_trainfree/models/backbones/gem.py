@@ -34,7 +34,9 @@ def self_self_attention(qkv: Sequence[Tensor], value: Tensor, inv_temp: Tensor |
 class GEMBackbone(OpenCLIPBackbone):
     """A frozen open_clip ViT with GEM's self-self attention path.
 
-    Args (besides :class:`OpenCLIPBackbone`'s model_name / pretrained / model_config_dir / dtype / device):
+    Arguments besides :class:`OpenCLIPBackbone`'s model_name / pretrained / model_config_dir / dtype / device.
+
+    Args:
         image_size: (h, w) the image is resized to, aspect not kept (GEM: 448 x 448); the positional
             embedding is interpolated to the patch grid.
         gem_depth: GEM replaces the attention of the last ``gem_depth - 1`` blocks (GEM: 7, the last 6).

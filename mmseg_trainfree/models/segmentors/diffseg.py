@@ -17,8 +17,12 @@ from .diffusion_base import DiffusionFeatureSegmentor
 
 @MODELS.register_module()
 class DiffSeg(DiffusionFeatureSegmentor):
-    """Args (besides :class:`DiffusionFeatureSegmentor`'s; DiffSeg: SD v1.4, 512 x 512, no noise, t = 300 in
-    the time embedding only):
+    """DiffSeg (Tian et al.) on a frozen Stable Diffusion: unsupervised segments from merged self-attention.
+
+    Arguments besides :class:`DiffusionFeatureSegmentor`'s; DiffSeg: SD v1.4, 512 x 512, no noise, t = 300 in the
+    time embedding only.
+
+    Args:
         num_points: anchors per side of the latent grid (16: 256 anchors at 1, 5, ..., 61).
         kl_threshold: the symmetric-KL merging threshold of each iteration (1.1 x 3 on COCO-Stuff, 0.9 x 3 on
             Cityscapes).

@@ -39,7 +39,9 @@ def refine(self_attention: Tensor, cross: Tensor) -> Tensor:
 class DiffSegmenter(DiffusionFeatureSegmentor):
     """Open-vocabulary DiffSegmenter on a frozen Stable Diffusion.
 
-    Args (besides :class:`DiffusionFeatureSegmentor`'s; paper: SD v1.5, 512x512, t=100):
+    Arguments besides :class:`DiffusionFeatureSegmentor`'s; paper: SD v1.5, 512x512, t=100.
+
+    Args:
         timestep: t of the UNet pass, or a list of them whose score maps are averaged (Sec. 4, weakly
             supervised: [1, 50, 100, 150]); one noise draw per image serves every t.
         prompt_template: ``'{}'`` slot for the class name (official: "a photograph of {}"); also BLIP's prefix.

@@ -77,7 +77,7 @@ class EmerDiff(TrainingFreeSegmentor):
             ``max_batch=2`` is the naive one-branch-at-a-time loop.
         zero_last_noise: zero the noise map of the last step, as the official inversion code does.
         vae_dtype: the VAE (encoding the image, decoding the 2K branches) runs in this dtype whatever the
-            backbone's; fp32 (default) keeps the small differences |I- - I+| clear of fp16 rounding.
+            backbone's; fp32 (default) keeps the small differences ``|I- - I+|`` clear of fp16 rounding.
     """
 
     def __init__(self, backbone: dict, data_preprocessor: Optional[dict] = None, num_masks: int = 30,

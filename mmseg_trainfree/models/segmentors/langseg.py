@@ -227,7 +227,9 @@ class AggSD(DiffusionFeatureSegmentor):
     inversely proportional to their side. Each class map (and [SOS]'s) is min-max normalised (our choice: raw
     probabilities of different tokens are not comparable, [SOS] takes most of the mass); AGG = SA^T x CA.
 
-    Args (besides :class:`DiffusionFeatureSegmentor`'s; report: SD v1.5, 512 x 512, t = 100):
+    Arguments besides :class:`DiffusionFeatureSegmentor`'s; report: SD v1.5, 512 x 512, t = 100.
+
+    Args:
         background_index: the class scored by the [SOS] map (None: no background class).
         class_groups: as in GEM. The image labels are then the fine classes present, when the dataset
             records them (``fine_image_labels``: COCO-Stuff-27 read from its 171 ids, as the report does);

@@ -65,8 +65,10 @@ def merge_synonyms(entry_maps: Tensor, entry_class: Tensor, num_classes: int) ->
 class MaskDiffusion(DiffusionFeatureSegmentor):
     """Open-vocabulary MaskDiffusion on a frozen Stable Diffusion.
 
-    Args (besides :class:`DiffusionFeatureSegmentor`'s; timestep: paper 1, the official code uses the
-    clean latent, t=0):
+    Arguments besides :class:`DiffusionFeatureSegmentor`'s; timestep: paper 1, the official code uses the clean
+    latent, t=0.
+
+    Args:
         prompt_prefix / prompt_joiner: the prompt is ``prefix + c1 + joiner + c2 ...`` (official:
             ``'c1 and c2 and ...'``); vocabularies longer than one 77-token prompt are split over
             several prompts, all run as one batch; features are averaged over those passes.

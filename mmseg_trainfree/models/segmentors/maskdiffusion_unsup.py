@@ -23,7 +23,9 @@ class UnsupervisedMaskDiffusion(DiffusionFeatureSegmentor):
     """Per-image clusters of Stable Diffusion internal features; predictions are cluster ids, evaluated
     with ``HungarianIoUMetric``.
 
-    Args (besides :class:`DiffusionFeatureSegmentor`'s):
+    Arguments besides :class:`DiffusionFeatureSegmentor`'s.
+
+    Args:
         num_clusters: clusters per image.
         clustering: ``'spectral'`` (Unsupervised MaskDiffusion: cosine similarity map h (Eq. 7), graph
             Laplacian, its smallest eigenvectors, k-means on them) or ``'kmeans'`` (Table 3's k-means
