@@ -20,10 +20,12 @@ demo: $(STAMP)
 	$(PY) tools/prepare_demo.py --root data/demo
 	$(PY) tools/test.py configs/maskdiffusion_shapes_demo.py --work-dir work_dirs/demo --show-dir work_dirs/demo/show
 
-## test: the test suite (and the docs, built with warnings as errors)
+## test: the test suite, the docs built with warnings as errors, and the built site checked (links, navigation,
+## API pages; layout and offline maths in headless Chromium, screenshots in docs/_build/screenshots)
 test: $(STAMP)
 	$(PY) -m pytest tests -q -p no:cacheprovider
 	$(PY) -m sphinx -W -q -b html docs docs/_build/html
+	$(PY) tools/check_docs.py docs/_build/html
 
 benchmark: $(STAMP)
 	$(PY) tools/benchmark.py configs/maskdiffusion_shapes_demo.py
