@@ -1,4 +1,5 @@
-# Paper 004's cocostuff27 benchmark: the dataset, its 320 x 320 evaluation, and the model fields it sets
+# Le's report (language-based segmentation), its cocostuff27 benchmark: the dataset, its 320 x 320
+# evaluation, and the model fields it sets
 # (used as model = {{_base_.gem_fields}} by GEM / AggGEM / DiffSegClust / SpecClust, {{_base_.aggsd_fields}} by AggSD).
 _base_ = ['../datasets/coco_stuff27.py', '../protocols/eval_crops.py']
 test_dataloader = dict(dataset=dict(pipeline={{_base_.langseg_test_pipeline}}))
