@@ -23,11 +23,17 @@ def test_table_marks_the_best_value_and_names_a_missing_metric():
         metrics_table('model.num_clusters', rows, 'mAcc')
 
 
+def train_split_options(tmp_path, num_images: int, seed: int) -> list[str]:
+    """--cfg-options pointing a shapes config at a fresh train split, on the trained tiny model."""
+    root = generate_shapes_dataset(str(tmp_path / 'train'), num_images=num_images, size=(128, 128), seed=seed,
+                                   split='train')
+    return [f'model.backbone.model_id={trained_stable_diffusion()}', f'test_dataloader.dataset.data_root={root}',
+            'test_dataloader.dataset.data_prefix.img_path=img_dir/train',
+            'test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/train']
+
+
 def test_sweep_runs_each_value_as_tools_test_does(tmp_path, capsys):
-    root = generate_shapes_dataset(str(tmp_path / 'train'), num_images=4, size=(128, 128), seed=7, split='train')
-    options = [f'model.backbone.model_id={trained_stable_diffusion()}', f'test_dataloader.dataset.data_root={root}',
-               'test_dataloader.dataset.data_prefix.img_path=img_dir/train',
-               'test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/train']
+    options = train_split_options(tmp_path, num_images=4, seed=7)
     config = osp.join(REPO, 'configs/kmeans_sd_unsup_shapes.py')
     rows, table = load_tool('sweep').main([config, '--work-dir', str(tmp_path / 'sweep'), '--field',
                                           'model.num_clusters', '--values', '2', '4', '--cfg-options', *options])
@@ -41,10 +47,7 @@ def test_sweep_runs_each_value_as_tools_test_does(tmp_path, capsys):
 def test_background_score_sweep_is_one_pass_and_equals_each_run(tmp_path, capsys):
     """--field model.background_score scores every value from one model pass; each value's mIoU equals a
     tools/test.py run with that background score (DiffSegmenter on the trained model's train split)."""
-    root = generate_shapes_dataset(str(tmp_path / 'train'), num_images=3, size=(128, 128), seed=8, split='train')
-    options = [f'model.backbone.model_id={trained_stable_diffusion()}', f'test_dataloader.dataset.data_root={root}',
-               'test_dataloader.dataset.data_prefix.img_path=img_dir/train',
-               'test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/train']
+    options = train_split_options(tmp_path, num_images=3, seed=8)
     config = osp.join(REPO, 'configs/diffsegmenter_shapes.py')
     rows, table = load_tool('sweep').main([config, '--work-dir', str(tmp_path / 'sweep'), '--field',
                                           'model.background_score', '--values', '0.2', '0.6', '0.95',
