@@ -89,11 +89,11 @@ class LoadSegAnnotations(BaseTransform):
             for old, new in results['label_map'].items():
                 mapped[label == old] = ignore if new == 255 and ignore != 255 else new
             label = mapped
-        image = results.get('img')
-        if image is not None and tuple(image.shape[:2]) != tuple(label.shape[:2]):
-            raise ValueError(f"image {results.get('img_path')} is {image.shape[1]}x{image.shape[0]} but its label map "
-                             f'{path} is {label.shape[1]}x{label.shape[0]} (width x height): they must match pixel for '
-                             'pixel')
+        # the image as loaded (mmseg's pipelines may resize it before the labels load: ori_shape keeps its size)
+        size = results.get('ori_shape') or (results['img'].shape[:2] if results.get('img') is not None else None)
+        if size is not None and tuple(size[:2]) != tuple(label.shape[:2]):
+            raise ValueError(f"image {results.get('img_path')} is {size[1]}x{size[0]} but its label map {path} is "
+                             f'{label.shape[1]}x{label.shape[0]} (width x height): they must match pixel for pixel')
         results['gt_seg_map'] = label
         results.setdefault('seg_fields', []).append('gt_seg_map')
         return results
