@@ -23,7 +23,7 @@ demo: $(STAMP)
 ## test: the test suite, the docs built with warnings as errors, and the built site checked (links, navigation,
 ## API pages; layout and offline maths in headless Chromium, screenshots in docs/_build/screenshots)
 test: $(STAMP)
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	$(PY) -m pytest tests -q -p no:cacheprovider --durations=12
 	$(PY) -m sphinx -W -q -b html docs docs/_build/html
 	$(PY) tools/check_docs.py docs/_build/html
 
