@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import os.path as osp
 import subprocess
 from typing import Any, Optional
@@ -14,6 +13,7 @@ import numpy as np
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from ..fileio import atomic_path
 from ..registry import HOOKS
 from ..version import __version__
 
@@ -89,8 +89,6 @@ class ResultsFileHook(Hook):
             mmseg_trainfree=__version__, git_commit=git_commit(osp.dirname(osp.abspath(__file__))),
             world_size=runner.world_size, finished=datetime.datetime.now().isoformat(timespec='seconds'))
         path = osp.join(runner.work_dir, self.filename)
-        tmp = f'{path}.tmp{os.getpid()}'
-        with open(tmp, 'w', encoding='utf-8') as f:
+        with atomic_path(path) as tmp, open(tmp, 'w', encoding='utf-8') as f:
             json.dump(record, f, indent=1)
-        os.replace(tmp, path)
         runner.logger.info(f'results written to {path}')

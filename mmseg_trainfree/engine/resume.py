@@ -26,6 +26,7 @@ from mmengine.dist import all_reduce, barrier, is_main_process
 from mmengine.logging import print_log
 from mmengine.runner import TestLoop
 
+from ..fileio import atomic_path
 from ..registry import LOOPS
 from .results import git_commit, plain
 
@@ -76,11 +77,8 @@ class ResultStore:
         return stored['entries'] if stored.get('image') == image else None
 
     def put(self, image: str, entries: list) -> None:
-        path = self.path(image)
-        tmp = f'{path}.tmp{os.getpid()}'
-        with open(tmp, 'wb') as f:
+        with atomic_path(self.path(image)) as tmp, open(tmp, 'wb') as f:
             pickle.dump(dict(image=image, entries=entries), f)
-        os.replace(tmp, path)
 
     def __len__(self) -> int:
         return sum(1 for f in os.listdir(self.folder) if f.endswith('.pkl'))

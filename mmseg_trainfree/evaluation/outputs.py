@@ -17,6 +17,8 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
+from ..fileio import atomic_path
+
 PENDING = '.pending'
 
 
@@ -30,12 +32,10 @@ def png_name(sample: dict) -> str:
 
 def write_png(path: str, array: np.ndarray) -> None:
     """Write a label map (uint8 when it fits, else uint16) atomically: a reader never sees half a file."""
-    os.makedirs(osp.dirname(path), exist_ok=True)
     array = np.asarray(array)
     dtype = np.uint8 if array.size == 0 or int(array.max()) < 256 else np.uint16
-    tmp = f'{path}.tmp{os.getpid()}.png'
-    Image.fromarray(array.astype(dtype)).save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(array.astype(dtype)).save(tmp)
 
 
 class LabelOutputs:
