@@ -10,7 +10,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from ...registry import MODELS
-from ..utils.caption_matching import class_words, named_classes, noun_phrases, phrase_classes, suffixes
+from ..utils.caption_matching import class_words, classes_in_caption, named_classes, noun_phrases, suffixes
 from ..utils.vocabulary import attach_synonyms
 
 EMPTY_RULES = ('background', 'all')
@@ -88,11 +88,8 @@ class CategoryFilter(BaseModule):
         self._names_cache: tuple[tuple, list[list[str]], Tensor | None] | None = None
 
     # Vocabulary
-    def matching_names(self, class_names: Sequence[Sequence[str]]) -> list[list[str]]:
-        """Each class's names and caption synonyms (cached per vocabulary, with their CLIP text embeddings)."""
-        return self._names(class_names)[0]
-
     def _names(self, class_names: Sequence[Sequence[str]]) -> tuple[list[list[str]], Tensor | None]:
+        """Each class's names and caption synonyms, and their CLIP text embeddings (cached per vocabulary)."""
         key = tuple(tuple(n) for n in class_names)
         if self._names_cache is None or self._names_cache[0] != key:
             names = attach_synonyms(class_names, self.synonyms)
@@ -107,12 +104,12 @@ class CategoryFilter(BaseModule):
                         ) -> list[int]:
         """The caption half: the ``candidates`` the caption's noun phrases name."""
         names, name_embeddings = self._names(class_names)
+        if self.caption_match == 'words':
+            return classes_in_caption(caption, names, candidates)
         phrases = noun_phrases(caption, class_words([names[c] for c in candidates]))
+        if not phrases:
+            return []
         kept: set[int] = set()
-        if self.caption_match == 'words' or not phrases:
-            for phrase in phrases:
-                kept.update(phrase_classes(phrase, names, candidates))
-            return sorted(kept)
         owner = torch.tensor([c for c, ns in enumerate(names) for _ in ns])
         allowed = torch.isin(owner, torch.tensor(list(candidates), dtype=torch.long))
         texts = sorted({' '.join(s) for p in phrases for s in suffixes(p)})
