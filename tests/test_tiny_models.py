@@ -107,6 +107,43 @@ def test_weights_variant_is_passed_through(tiny_sd, tmp_path):
         assert torch.equal(p, q), n
 
 
+# names of the original SD v1 checkpoints (CompVis / A1111 layout) that the written file must use
+LDM_KEYS = ('model.diffusion_model.input_blocks.0.0.weight', 'model.diffusion_model.time_embed.2.weight',
+            'model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight',
+            'model.diffusion_model.input_blocks.2.0.in_layers.2.weight', 'model.diffusion_model.input_blocks.3.0.op.weight',
+            'model.diffusion_model.input_blocks.7.0.skip_connection.weight', 'model.diffusion_model.middle_block.1.proj_in.weight',
+            'model.diffusion_model.middle_block.2.out_layers.3.weight', 'model.diffusion_model.output_blocks.2.1.conv.weight',
+            'model.diffusion_model.output_blocks.5.2.conv.weight', 'model.diffusion_model.output_blocks.11.1.proj_out.weight',
+            'model.diffusion_model.out.2.weight', 'first_stage_model.encoder.down.0.downsample.conv.weight',
+            'first_stage_model.decoder.up.3.upsample.conv.weight', 'first_stage_model.encoder.mid.attn_1.q.weight',
+            'first_stage_model.decoder.mid.block_2.conv2.weight', 'first_stage_model.quant_conv.weight',
+            'cond_stage_model.transformer.text_model.embeddings.position_embedding.weight')
+
+
+@pytest.mark.parametrize('suffix', ['.safetensors', '.ckpt'])
+def test_single_file_checkpoint_loads_the_folders_weights(tiny_sd, backbone, tmp_path, suffix):
+    """An original-layout single file (safetensors, or a pickle of plain tensors that loads with weights_only)
+    made from the tiny folder loads through ``from_single_file`` into exactly the folder's weights."""
+    from mmseg_trainfree.testing.single_file import write_single_file_checkpoint
+    path = write_single_file_checkpoint(tiny_sd, str(tmp_path / f'tiny-sd{suffix}'))
+    if suffix == '.safetensors':
+        from safetensors import safe_open
+        with safe_open(path, 'pt') as f:
+            keys = set(f.keys())
+            assert all(k in keys for k in LDM_KEYS), sorted(set(LDM_KEYS) - keys)
+            assert f.get_slice('first_stage_model.encoder.mid.attn_1.q.weight').get_shape()[2:] == [1, 1]
+    loaded = StableDiffusionBackbone(model_id=path, single_file_config=tiny_sd, local_files_only=True)
+    for name in ('unet', 'vae', 'text_encoder'):
+        expected, got = getattr(backbone, name).state_dict(), getattr(loaded, name).state_dict()
+        assert expected.keys() == got.keys(), name
+        for key, value in expected.items():
+            assert torch.equal(value, got[key]), (name, key)
+    assert dict(loaded.scheduler.config) == dict(backbone.scheduler.config)
+    x = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(loaded.unet_forward(x, 10, loaded.encode_prompts(['a red square'])),
+                               backbone.unet_forward(x, 10, backbone.encode_prompts(['a red square'])))
+
+
 def test_single_file_checkpoints_missing_or_unsafe_pickle_are_refused(tmp_path, capfd):
     with pytest.raises(ModelNotAvailableError, match='single-file checkpoint .* does not exist'):
         StableDiffusionBackbone(model_id=str(tmp_path / 'sd-v1-5.safetensors'))
