@@ -3,6 +3,10 @@ encoder passes per image, modulated branch-steps per image (EmerDiff), captions 
 (DiffSegmenter), peak memory.
 
     python tools/benchmark.py CONFIG [--model-size tiny|full|config] [--num-images 3] [--image-size 512 512]
+    python tools/benchmark.py CONFIG --variant K=V ... --variant K=V ... [--cache-dir DIR]
+
+An ablation sweep is one ``--variant`` (config overrides) per row, all on the same images; with ``--cache-dir``
+the rows share a feature cache, so the UNet rows a variant costs are those its cached parts could not serve.
 
 ``--model-size full`` builds (once, cached) a Stable Diffusion folder with SD v1.5's exact architecture and
 random weights, so the cost of the real model is measured without downloading it; likewise a random BLIP
@@ -40,7 +44,18 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--out', help='write the results as json here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--variant', nargs='+', action='append', metavar='KEY=VALUE',
+                        help='one row of an ablation sweep: config overrides on top of --cfg-options (repeat the flag)')
+    parser.add_argument('--cache-dir', help='a feature cache folder shared by the variants (see tools/test.py)')
+    parser.add_argument('--cache-size', default='50GB', help='bound of the --cache-dir folder')
     return parser.parse_args(argv)
+
+
+def parse_variant(items: list) -> dict:
+    """``['model.k=1', 'model.w=[0.5,0.5]']`` -> the dict ``--cfg-options`` would make."""
+    parser = argparse.ArgumentParser(prog='--variant')
+    parser.add_argument('options', nargs='+', action=DictAction)
+    return parser.parse_args(items).options
 
 
 def dataset_classes(cfg: Config) -> list:
@@ -137,24 +152,55 @@ def speed_options(model) -> dict:
     return dict(channels_last=sd.channels_last, compiled=sd._compiled_unet is not None)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    mmseg_trainfree.register_all_modules()
+def run_one(args, overrides: dict, image_size) -> dict:
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    image_size = args.image_size or ((64, 96) if args.model_size == 'tiny' else (512, 512))
+    for options in (args.cfg_options, overrides):
+        if options:
+            cfg.merge_from_dict(options)
     model = build_model(cfg, args.model_size, args.device)
+    cache = None
+    if args.cache_dir:
+        from mmseg_trainfree.models.utils.feature_cache import FeatureCache
+        cache = FeatureCache(args.cache_dir, args.cache_size)
+        model.set_feature_cache(cache)
     result = dict(config=osp.basename(args.config), method=type(model).__name__, model_size=args.model_size,
                   device=args.device, dtype=str(next(model.parameters()).dtype).replace('torch.', ''),
                   test_mode=model.test_cfg.get('mode', 'whole'), **speed_options(model),
                   **benchmark(model, image_size, args.num_images, args.warmup, args.device))
-    print('| ' + ' | '.join(result) + ' |\n|' + '---|' * len(result) + '\n| '
-          + ' | '.join(str(v) for v in result.values()) + ' |')
+    if cache is not None:
+        result.update(cache_hits=cache.hits, cache_misses=cache.misses, cache_mb=cache.stats()['size_mb'])
+    return result
+
+
+def markdown_table(rows: list) -> str:
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    lines = ['| ' + ' | '.join(columns) + ' |', '|' + '---|' * len(columns)]
+    lines += ['| ' + ' | '.join(str(row.get(c, '')) for c in columns) + ' |' for row in rows]
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    mmseg_trainfree.register_all_modules()
+    image_size = args.image_size or ((64, 96) if args.model_size == 'tiny' else (512, 512))
+    if not args.variant:
+        result = run_one(args, {}, image_size)
+        print(markdown_table([result]))
+        if args.out:
+            with open(args.out, 'w') as f:
+                json.dump(result, f, indent=2)
+        return result
+    rows = []
+    for items in args.variant:
+        rows.append(dict(variant=' '.join(items), **run_one(args, parse_variant(items), image_size)))
+    total = sum(r['unet_evaluations_per_image'] for r in rows)
+    print(markdown_table(rows))
+    print(f'\nsweep of {len(rows)} variants: {total:g} UNet rows per image in all'
+          + (f' (feature cache {args.cache_dir})' if args.cache_dir else ' (no feature cache)'))
     if args.out:
         with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
-    return result
+            json.dump(dict(variants=rows, unet_evaluations_per_image=total), f, indent=2)
+    return rows
 
 
 if __name__ == '__main__':

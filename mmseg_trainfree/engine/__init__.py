@@ -1,6 +1,6 @@
 """Runner-side pieces: hooks, the results file and the resumable test loop."""
-from .hooks import EvalCropVisualizationHook, VocabularyHook
+from .hooks import EvalCropVisualizationHook, FeatureCacheHook, VocabularyHook
 from .results import ResultsFileHook
 from .resume import ResumableTestLoop
 
-__all__ = ['EvalCropVisualizationHook', 'ResultsFileHook', 'ResumableTestLoop', 'VocabularyHook']
+__all__ = ['EvalCropVisualizationHook', 'FeatureCacheHook', 'ResultsFileHook', 'ResumableTestLoop', 'VocabularyHook']

@@ -17,7 +17,7 @@ from ..datasets import check_config_datasets
 RUNNER_KEYS = {'model', 'work_dir', 'test_dataloader', 'test_cfg', 'test_evaluator', 'default_hooks', 'custom_hooks',
                'data_preprocessor', 'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level',
                'visualizer', 'default_scope', 'randomness', 'experiment_name', 'model_wrapper_cfg', 'custom_imports',
-               'tta_model', 'tta_pipeline', 'val_dataloader', 'val_cfg', 'val_evaluator'}
+               'tta_model', 'tta_pipeline', 'val_dataloader', 'val_cfg', 'val_evaluator', 'feature_cache'}
 FILE_VARIABLE_TARGETS = {'data_root': 'test_dataloader.dataset.data_root',
                          'dataset_type': 'test_dataloader.dataset.type',
                          'test_pipeline': 'test_dataloader.dataset.pipeline'}
@@ -83,6 +83,11 @@ def test_arg_parser(description: str = 'Evaluate a training-free segmentor (MMSe
     parser.add_argument('--no-resume', action='store_true',
                         help='recompute every image even if an interrupted run of this config left results in the '
                              'work dir (default: resume from them)')
+    parser.add_argument('--cache-dir',
+                        help='feature cache: keep per image what an ablation does not change (attention maps, features, '
+                             'inversions) in this folder, shared by configs and processes; sets feature_cache.root')
+    parser.add_argument('--cache-size', help="bound of the feature cache folder, e.g. 100GB (default 50GB); past it the "
+                                             'least recently used entries go (feature_cache.policy=keep: none is added)')
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation (mmseg's flag): not supported, the methods predict from one view")
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
@@ -132,8 +137,29 @@ def build_config(args) -> Config:
         for evaluator in evaluators:
             evaluator['output_dir'] = args.out
         os.makedirs(args.out, exist_ok=True)  # on every rank: mmseg's IoUMetric creates it on rank 0 only
+    add_feature_cache(cfg, getattr(args, 'cache_dir', None), getattr(args, 'cache_size', None))
     check_config_datasets(cfg)
     return cfg
+
+
+def add_feature_cache(cfg: Config, cache_dir: str | None = None, cache_size: str | None = None) -> None:
+    """The config's ``feature_cache`` (root, max_size, policy), updated by ``--cache-dir`` / ``--cache-size``,
+    becomes a ``FeatureCacheHook`` in ``custom_hooks``."""
+    spec = dict(cfg.get('feature_cache') or {})
+    if cache_dir is not None:
+        spec['root'] = cache_dir
+    if cache_size is not None:
+        spec['max_size'] = cache_size
+    if not spec:
+        return
+    if not spec.get('root'):
+        raise ValueError(f'feature_cache {spec} has no root folder: give --cache-dir DIR or feature_cache.root')
+    unknown = set(spec) - {'root', 'max_size', 'policy'}
+    if unknown:
+        raise ValueError(f'feature_cache: unknown keys {sorted(unknown)}; it takes root, max_size and policy')
+    cfg.feature_cache = spec
+    cfg.custom_hooks = [h for h in cfg.get('custom_hooks', []) if h.get('type') != 'FeatureCacheHook'] + [
+        dict(type='FeatureCacheHook', **spec)]
 
 
 def init_cpu_distributed(launcher: str) -> None:

@@ -16,6 +16,7 @@ from mmseg.engine.hooks import SegVisualizationHook
 from mmseg.structures import SegDataSample
 
 from ..datasets.crops import apply_eval_crop
+from ..models.utils.feature_cache import FeatureCache
 from ..evaluation.hungarian import HungarianIoUMetric, confusion, per_image_assignment
 from ..registry import HOOKS
 
@@ -29,6 +30,29 @@ def matched_for_display(sample: SegDataSample, num_classes: int, ignore_index: i
     shown = sample.clone()
     shown.set_data({'pred_sem_seg': PixelData(data=lut[pred.long().cpu()][None].to(pred.device))})
     return shown
+
+
+@HOOKS.register_module()
+class FeatureCacheHook(Hook):
+    """Give the model a :class:`FeatureCache` before testing (``tools/test.py --cache-dir``, or the config's
+    top-level ``feature_cache``) and log its use after."""
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, root: str, max_size: int | str = '50GB', policy: str = 'lru'):
+        self.cache = FeatureCache(root, max_size, policy)  # a bad size or policy fails before the model loads
+
+    def before_test(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if not hasattr(model, 'set_feature_cache'):
+            raise TypeError(f'feature_cache: {type(model).__name__} has no set_feature_cache (a training-free '
+                            'segmentor of mmseg_trainfree has)')
+        model.set_feature_cache(self.cache)
+        runner.logger.info(f'feature cache: {self.cache.root} ({self.cache.folder_size() / 2 ** 20:.1f} MiB of '
+                           f'{self.cache.max_size / 2 ** 30:.1f} GiB, policy {self.cache.policy})')
+
+    def after_test(self, runner) -> None:
+        runner.logger.info('feature cache: ' + ', '.join(f'{k} {v}' for k, v in self.cache.stats().items()))
 
 
 @HOOKS.register_module()

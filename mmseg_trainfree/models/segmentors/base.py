@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 
 from abc import abstractmethod
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +14,7 @@ from mmseg.utils import OptConfigType, SampleList
 from torch import Tensor
 
 from ..utils.class_groups import ClassGroups, load_class_groups, reduce_to_groups
+from ..utils.feature_cache import FeatureCache, weights_digest
 from ..utils.vocabulary import ClassNames, parse_class_names
 
 # The score of a class that is not a candidate of the image (weakly supervised labels, category filtering):
@@ -144,6 +145,64 @@ class TrainingFreeSegmentor(BaseSegmentor):
     def num_output_classes(self) -> int:
         """Channels of ``seg_logits``: the vocabulary, or its coarse classes when ``class_groups`` is set."""
         return max(self.class_groups) + 1 if self.class_groups is not None else self.num_classes
+
+    # Feature cache
+    feature_cache: Optional[FeatureCache] = None
+    _weights_digest: Optional[str] = None
+
+    def set_feature_cache(self, cache: Optional[FeatureCache | dict]) -> None:
+        """Share the expensive per-image parts of this model's computation through ``cache`` (a
+        :class:`FeatureCache` or its arguments); None switches it off."""
+        self.feature_cache = FeatureCache(**cache) if isinstance(cache, dict) else cache
+
+    def cached_modules(self) -> list:
+        """The frozen modules whose weights the cached parts depend on (the Stable Diffusion backbone)."""
+        return [getattr(self, 'backbone', None)]
+
+    def cache_key(self, part: str, **settings) -> dict:
+        """The key of one cached ``part``: this method, a digest of the weights (computed once) and ``settings``,
+        everything else the part depends on."""
+        if self._weights_digest is None:
+            self._weights_digest = weights_digest(self.cached_modules())
+        scheduler = getattr(getattr(self, 'backbone', None), 'scheduler', None)  # the noise schedule
+        if scheduler is not None:
+            settings = dict(settings, scheduler=dict(scheduler.config))
+        return dict(method=type(self).__name__, part=part, weights=self._weights_digest, **settings)
+
+    def cached(self, part: str, settings: dict, compute: Callable[[], dict[str, Tensor]]) -> dict[str, Tensor]:
+        """``compute()``, or its tensors from the feature cache when one is set."""
+        if self.feature_cache is None:
+            return compute()
+        device = next(self.parameters()).device
+        return self.feature_cache.get_or_compute(self.cache_key(part, **settings), compute, device)
+
+    def cached_rows(self, part: str, row_settings: list[dict],
+                    compute: Callable[[list[int]], dict[str, Tensor]]) -> dict[str, Tensor]:
+        """Tensors with one row per entry of ``row_settings``, each row cached under its own settings;
+        ``compute(rows)`` gets the indices of the rows not in the cache and returns theirs, in that order."""
+        cache = self.feature_cache
+        if cache is None:
+            return compute(list(range(len(row_settings))))
+        device = next(self.parameters()).device
+        keys = [self.cache_key(part, **settings) for settings in row_settings]
+        rows = [cache.load(k, device) for k in keys]
+        missing = [i for i, r in enumerate(rows) if r is None]
+        cache.hits += len(rows) - len(missing)
+        cache.misses += len(missing)
+        if missing:
+            computed = compute(missing)
+            for j, i in enumerate(missing):
+                rows[i] = {name: value[j] for name, value in computed.items()}
+                cache.store(keys[i], rows[i])
+            if len(missing) == len(rows):
+                return computed
+        return {name: torch.stack([r[name] for r in rows]) for name in rows[0]}
+
+    def cached_per_image(self, part: str, inputs: Tensor, settings: dict,
+                         compute: Callable[[Tensor], dict[str, Tensor]]) -> dict[str, Tensor]:
+        """``compute(inputs)`` (tensors with one row per image), each image's row cached under the image tensor
+        and ``settings``; only the images not in the cache are computed (as one batch)."""
+        return self.cached_rows(part, [dict(settings, input=x) for x in inputs], lambda rows: compute(inputs[rows]))
 
     # Training is not a thing here
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:

@@ -188,8 +188,11 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
                                            source=meta.get('img_path', 'an image'))
 
     # Score maps
-    def entry_maps(self, latents: Tensor, timestep: int, text: Tensor, spans: list[list[int]]) -> Tensor:
-        """Refined score maps (E, h, w) of prompt entries for one image's latent (1, 4, h, w) at ``timestep``."""
+    def entry_level_maps(self, latents: Tensor, timestep: int, text: Tensor, spans: list[list[int]]) -> Tensor:
+        """Per prompt entry and attention resolution (coarsest first), the min-max normalised cross-attention map
+        upsampled to the finest grid, times the self-attention when it refines (Eq. 2-3 before the fusion
+        weights: A_self vec(sum_l w_l M_l) = sum_l w_l A_self vec(M_l)): (E, L, h, w) for one image's latent
+        (1, 4, h, w) at ``timestep``."""
         key_index = torch.tensor(sorted({t for s in spans for t in s}))
         column = {int(k): j for j, k in enumerate(key_index)}
         recorder = AttentionRecorder(self.cross_attn_layers, 'probs', head_mean=True, key_index=key_index)
@@ -208,20 +211,52 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
             by_size.setdefault(m.shape[1], []).append(m)
         latent_hw = tuple(latents.shape[2:])
         levels = sorted(by_size)  # coarsest first
-        maps = [torch.stack(by_size[nq]).mean(0).view(n, *spatial_shape(nq, latent_hw)) for nq in levels]
         finest = spatial_shape(levels[-1], latent_hw)
-        fused = fuse_cross_attention(maps, self.fusion_weights, finest)
-        return refine(accumulator.mean, fused) if accumulator is not None else fused
+        maps = [normalize_maps(F.interpolate(torch.stack(by_size[nq]).mean(0).view(n, 1, *spatial_shape(nq, latent_hw)),
+                                             finest, mode='bilinear', align_corners=False), 'minmax')[:, 0]
+                for nq in levels]
+        if accumulator is not None:
+            sa = accumulator.mean
+            maps = [torch.bmm(sa, m.flatten(1).unsqueeze(-1).to(sa)).view_as(m).float() for m in maps]
+        return torch.stack(maps, 1)
+
+    def fuse_levels(self, level_maps: Tensor) -> Tensor:
+        """(E, L, h, w) -> (E, h, w): sum_l w_l of the level maps (Eq. 2), min-max normalised when they carry
+        the self-attention refinement (Eq. 3)."""
+        if level_maps.shape[1] != len(self.fusion_weights):
+            raise ValueError(f'{level_maps.shape[1]} attention resolutions but {len(self.fusion_weights)} fusion '
+                             'weights')
+        fused = sum(w * level_maps[:, i] for i, w in enumerate(self.fusion_weights))
+        return normalize_maps(fused[:, None], 'minmax')[:, 0] if self.self_attn_layers else fused
+
+    def entry_maps(self, latents: Tensor, timestep: int, text: Tensor, spans: list[list[int]]) -> Tensor:
+        """Refined score maps (E, h, w) of prompt entries for one image's latent (1, 4, h, w) at ``timestep``."""
+        return self.fuse_levels(self.entry_level_maps(latents, timestep, text, spans))
+
+    def cached_level_maps(self, latents: Tensor, noise: Tensor, timestep: int, text: Tensor,
+                          spans: list[list[int]]) -> Tensor:
+        """:meth:`entry_level_maps` of every entry, in UNet calls of ``max_batch`` prompts. With a feature cache
+        each entry is cached on its own (keyed by the image's latent, t, the noise seed, its prompt embedding and
+        tokens, the layers), so the fusion weights, the background score, the candidate classes and CRF are free
+        to change: only entries never seen cost a UNet row."""
+        noised = self.backbone.add_noise(latents, timestep, noise=noise) if self.add_noise else latents
+
+        def compute(rows: list[int]) -> dict[str, Tensor]:
+            chunks = [rows[i:i + self.max_batch] for i in range(0, len(rows), self.max_batch)]
+            return dict(level_maps=torch.cat([self.entry_level_maps(noised, timestep, text[c], [spans[j] for j in c])
+                                              for c in chunks]))
+
+        settings = [dict(latents=latents, timestep=timestep, add_noise=self.add_noise, seed=self.seed, text=text[e],
+                         span=spans[e], cross_attn_layers=self.cross_attn_layers,
+                         self_attn_layers=self.self_attn_layers) for e in range(text.shape[0])]
+        return self.cached_rows('entry_level_maps', settings, compute)['level_maps']
 
     def class_scores(self, latents: Tensor, noise: Tensor, text: Tensor, spans: list[list[int]],
                      entry_index: Tensor, num: int) -> Tensor:
         """(num, h, w): the entries' maps, averaged over timesteps and then over each class's synonyms."""
         total = 0
         for t in self.timesteps:
-            noised = self.backbone.add_noise(latents, t, noise=noise) if self.add_noise else latents
-            total = total + torch.cat([self.entry_maps(noised, t, text[i:i + self.max_batch],
-                                                       spans[i:i + self.max_batch])
-                                       for i in range(0, text.shape[0], self.max_batch)])
+            total = total + self.fuse_levels(self.cached_level_maps(latents, noise, t, text, spans))
         return merge_synonyms((total / len(self.timesteps))[None], entry_index, num)[0]
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:

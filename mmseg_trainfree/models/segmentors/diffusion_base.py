@@ -64,7 +64,17 @@ class DiffusionFeatureSegmentor(TrainingFreeSegmentor):
     def self_attention(self, inputs: Tensor, prompt: str,
                        layers: str | Sequence[str]) -> tuple[Tensor, tuple[int, int]]:
         """SD self-attention of one pass on the (noised) latent with ``prompt``, aggregated over ``layers`` with
-        DiffSeg's weighting: (B, N, N) at the latent resolution, and that resolution (h, w)."""
-        latents = self.noisy_latents(self.resize_input(inputs))
-        text = self.backbone.encode_prompts([prompt]).expand(latents.shape[0], -1, -1)
-        return sd_attention(self.backbone, latents, self.timestep, text, layers)[0], tuple(latents.shape[2:])
+        DiffSeg's weighting: (B, N, N) at the latent resolution, and that resolution (h, w). Cached per image
+        (``feature_cache``): what K, the merging thresholds and the protocol do not change."""
+        size = self.model_input_size(*inputs.shape[2:])
+
+        def compute(x: Tensor) -> dict[str, Tensor]:
+            latents = self.noisy_latents(self.resize_input(x))
+            text = self.backbone.encode_prompts([prompt]).expand(latents.shape[0], -1, -1)
+            return dict(self_attention=sd_attention(self.backbone, latents, self.timestep, text, layers)[0])
+
+        settings = dict(size=size, timestep=self.timestep, add_noise=self.add_noise, seed=self.seed, prompt=prompt,
+                        layers=layers)
+        sa = self.cached_per_image('self_attention', inputs, settings, compute)['self_attention']
+        f = self.backbone.latent_factor
+        return sa, (size[0] // f, size[1] // f)

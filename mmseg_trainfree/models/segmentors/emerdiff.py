@@ -16,7 +16,7 @@ from ...registry import MODELS
 from ..attention import AttentionRecorder, OutputModulator, ReferenceAttention, attention_hooks, spatial_shape
 from ..backbones.hub import resolve_dtype
 from ..utils.clustering import kmeans
-from ..utils.ddpm_inversion import DDPMSchedule, denoise_step, invert, sample_latents
+from ..utils.ddpm_inversion import DDPMSchedule, Inversion, denoise_step, invert, sample_latents
 from .base import TrainingFreeSegmentor, require_whole_mode
 
 MODES = ('emerdiff', 'naive_upsample')
@@ -220,10 +220,9 @@ class EmerDiff(TrainingFreeSegmentor):
         x = image  # downsizing a large input (Cityscapes 1024 x 2048 to 384 x 768) is antialiased
         if size != (h, w):
             x = F.interpolate(image, size, mode='bilinear', align_corners=False, antialias=True)
-        generator = torch.Generator().manual_seed(self.seed)
         x0 = self.backbone.encode_images(x).float()  # the inversion's arithmetic in fp32, also under fp16
         text = self.backbone.encode_prompts([self.prompt])
-        inversion, queries = self.invert_and_record(x0, text, generator)
+        inversion, queries = self.cached_inversion(x0, text)
         labels = self.low_resolution_masks(queries[self.feature_timestep, self.feature_layer], tuple(x0.shape[2:]))
         k = int(labels.max()) + 1
         emb_q = queries[self.embedding_timestep, self.embedding_layer]
@@ -234,12 +233,52 @@ class EmerDiff(TrainingFreeSegmentor):
         if self.mode == 'naive_upsample':
             scores = F.interpolate(masks[None], size, mode='bilinear', align_corners=False)[0]
         else:
-            images = self.decode(self.modulated_denoising(inversion, text, masks))
-            scores = gaussian_blur(difference_maps(images[1::2], images[0::2]), self.gaussian_sigma)
+            scores = gaussian_blur(self.cached_difference_maps(inversion, text, masks), self.gaussian_sigma)
         if k < self.num_masks:  # empty clusters or fewer positions than masks: pad to K channels
             scores = torch.cat([scores, scores.new_full((self.num_masks - k, *scores.shape[1:]), -1.0)])
         # App. A: back to the original size by nearest neighbour (argmax commutes with it)
         return F.interpolate(scores[None].float(), (h, w), mode='nearest')[0], embeddings
+
+    # Feature cache --------------------------------------------------------------------------------
+    def inversion_settings(self, x0: Tensor) -> dict:
+        """What the inversion and the recorded queries depend on besides the weights."""
+        return dict(x0=x0, prompt=self.prompt, seed=self.seed, num_inference_steps=self.num_inference_steps,
+                    modulation_timestep=self.modulation_timestep, zero_last_noise=self.zero_last_noise,
+                    inversion=self.mode == 'emerdiff', feature=(self.feature_layer, self.feature_timestep),
+                    embedding=(self.embedding_layer, self.embedding_timestep))
+
+    def cached_inversion(self, x0: Tensor, text: Tensor):
+        """:meth:`invert_and_record` (seeded by ``seed``), through the feature cache when one is set: what K,
+        lambda, sigma and the protocol do not change."""
+        def compute() -> dict[str, Tensor]:
+            inversion, queries = self.invert_and_record(x0, text, torch.Generator().manual_seed(self.seed))
+            out = {f'queries|{t}|{layer}': q for (t, layer), q in queries.items()}
+            if inversion is not None:
+                out['clean'] = inversion.clean
+                out.update({f'latents|{t}': v for t, v in inversion.latents.items()})
+                out.update({f'noise_maps|{t}': v for t, v in inversion.noise_maps.items()})
+            return out
+
+        out = self.cached('inversion', self.inversion_settings(x0), compute)
+        queries = {(int(k.split('|')[1]), k.split('|')[2]): v for k, v in out.items() if k.startswith('queries|')}
+        if 'clean' not in out:
+            return None, queries
+        parts = {what: {int(k.split('|')[1]): v for k, v in out.items() if k.startswith(what + '|')}
+                 for what in ('latents', 'noise_maps')}
+        return Inversion(out['clean'], parts['latents'], parts['noise_maps']), queries
+
+    def cached_difference_maps(self, inversion: Inversion, text: Tensor, masks: Tensor) -> Tensor:
+        """d = ||I- - I+|| per mask (K, H, W) before the Gaussian filter, through the feature cache when one is
+        set (keyed by the inversion's key, the masks and the modulation): what sigma and the protocol do not
+        change."""
+        def compute() -> dict[str, Tensor]:
+            images = self.decode(self.modulated_denoising(inversion, text, masks))
+            return dict(difference=difference_maps(images[1::2], images[0::2]))
+
+        settings = dict(self.inversion_settings(inversion.clean), masks=masks, layer=self.modulated_layer,
+                        strength=self.modulation_strength, position=self.modulation_position,
+                        injection=self.attention_injection and list(self.injection_layers))
+        return self.cached('difference_maps', settings, compute)['difference']
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         outputs = [self.segment(inputs[i:i + 1]) for i in range(inputs.shape[0])]

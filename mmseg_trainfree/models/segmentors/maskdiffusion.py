@@ -143,11 +143,12 @@ class MaskDiffusion(DiffusionFeatureSegmentor):
             total = total + F.interpolate(entries, size, mode='bilinear', align_corners=False)
         return total / len(recorded)
 
-    def features_and_weights(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        """One batched UNet pass over every prompt: the internal features (Eq. 3) and the normalised class
-        weights (Eq. 4), both (B, ., h, w) on the finest feature grid."""
+    def features_and_entry_maps(self, images: Tensor) -> dict[str, Tensor]:
+        """One batched UNet pass over every prompt: the internal features (Eq. 3) and each synonym entry's
+        cross-attention map (Eq. 4, before merging and normalisation), both (B, ., h, w) on the finest feature
+        grid."""
         b = images.shape[0]
-        packed, entry_class, key_index = self.prompts()
+        packed, _, key_index = self.prompts()
         latents = self.noisy_latents(images)
         text = self.backbone.encode_token_ids(torch.stack([p.input_ids for p in packed]))
         recorder = AttentionRecorder(self.cross_attn_layers, 'probs' if self.cross_attn_map == 'softmax' else 'scores',
@@ -161,8 +162,18 @@ class MaskDiffusion(DiffusionFeatureSegmentor):
         grid = finest_grid(maps)
         entry_maps = self.cross_attention_maps(recorder[recorder.what[0]], packed, key_index, b,
                                                tuple(latents.shape[2:]), grid)
-        weights = normalize_maps(merge_synonyms(entry_maps, entry_class, self.num_classes), self.cross_attn_norm)
-        return internal_features(maps, grid), weights
+        return dict(features=internal_features(maps, grid), entry_maps=entry_maps)
+
+    def features_and_weights(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """The internal features and the normalised class weights (Eq. 4), (B, ., h, w). The UNet part is
+        cached per image (``feature_cache``): the synonym merging and ``cross_attn_norm`` are not in its key."""
+        packed, entry_class, key_index = self.prompts()
+        settings = dict(timestep=self.timestep, add_noise=self.add_noise, seed=self.seed,
+                        prompts=[(p.input_ids, p.spans) for p in packed], feature_layers=self.feature_layers,
+                        cross_attn_layers=self.cross_attn_layers, cross_attn_map=self.cross_attn_map)
+        out = self.cached_per_image('features_and_maps', images, settings, self.features_and_entry_maps)
+        weights = normalize_maps(merge_synonyms(out['entry_maps'], entry_class, self.num_classes), self.cross_attn_norm)
+        return out['features'], weights
 
     def inference(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         if self.cross_attn_scope != 'image' or self.test_cfg.get('mode', 'whole') != 'slide':

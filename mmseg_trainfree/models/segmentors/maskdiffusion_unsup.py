@@ -68,13 +68,19 @@ class UnsupervisedMaskDiffusion(DiffusionFeatureSegmentor):
         """Clusters need no vocabulary; the dataset's classes are only used by the metric."""
 
     def internal_feature_map(self, inputs: Tensor) -> Tensor:
-        """f: (B, D, h, w), L2-normalised per pixel, at the resolution of the largest feature layer."""
-        latents = self.noisy_latents(self.resize_input(inputs))
-        text = self.backbone.encode_prompts([self.prompt]).expand(latents.shape[0], -1, -1)
-        with FeatureRecorder(self.backbone.unet, self.feature_layers) as feats:
-            self.backbone.unet_forward(latents, self.timestep, text)
-        maps = [feats[n][0] for n in self.feature_layers]
-        return internal_features(maps, finest_grid(maps))
+        """f: (B, D, h, w), L2-normalised per pixel, at the resolution of the largest feature layer; cached per
+        image (``feature_cache``): what K, the clustering and its size do not change."""
+        def compute(x: Tensor) -> dict[str, Tensor]:
+            latents = self.noisy_latents(self.resize_input(x))
+            text = self.backbone.encode_prompts([self.prompt]).expand(latents.shape[0], -1, -1)
+            with FeatureRecorder(self.backbone.unet, self.feature_layers) as feats:
+                self.backbone.unet_forward(latents, self.timestep, text)
+            maps = [feats[n][0] for n in self.feature_layers]
+            return dict(features=internal_features(maps, finest_grid(maps)))
+
+        settings = dict(size=self.model_input_size(*inputs.shape[2:]), timestep=self.timestep,
+                        add_noise=self.add_noise, seed=self.seed, prompt=self.prompt, layers=self.feature_layers)
+        return self.cached_per_image('features', inputs, settings, compute)['features']
 
     def cluster(self, features: Tensor) -> Tensor:
         """Cluster ids (h, w) of one image's features (D, h, w)."""
