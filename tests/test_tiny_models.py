@@ -108,16 +108,15 @@ def test_weights_variant_is_passed_through(tiny_sd, tmp_path):
 
 
 # names of the original SD v1 checkpoints (CompVis / A1111 layout) that the written file must use
-LDM_KEYS = ('model.diffusion_model.input_blocks.0.0.weight', 'model.diffusion_model.time_embed.2.weight',
-            'model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight',
-            'model.diffusion_model.input_blocks.2.0.in_layers.2.weight', 'model.diffusion_model.input_blocks.3.0.op.weight',
-            'model.diffusion_model.input_blocks.7.0.skip_connection.weight', 'model.diffusion_model.middle_block.1.proj_in.weight',
-            'model.diffusion_model.middle_block.2.out_layers.3.weight', 'model.diffusion_model.output_blocks.2.1.conv.weight',
-            'model.diffusion_model.output_blocks.5.2.conv.weight', 'model.diffusion_model.output_blocks.11.1.proj_out.weight',
-            'model.diffusion_model.out.2.weight', 'first_stage_model.encoder.down.0.downsample.conv.weight',
-            'first_stage_model.decoder.up.3.upsample.conv.weight', 'first_stage_model.encoder.mid.attn_1.q.weight',
-            'first_stage_model.decoder.mid.block_2.conv2.weight', 'first_stage_model.quant_conv.weight',
-            'cond_stage_model.transformer.text_model.embeddings.position_embedding.weight')
+UNET_KEYS = ('input_blocks.0.0.weight', 'input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight',
+             'time_embed.2.weight', 'input_blocks.2.0.in_layers.2.weight', 'input_blocks.3.0.op.weight',
+             'input_blocks.7.0.skip_connection.weight', 'middle_block.1.proj_in.weight',
+             'middle_block.2.out_layers.3.weight', 'output_blocks.2.1.conv.weight', 'output_blocks.5.2.conv.weight',
+             'output_blocks.11.1.proj_out.weight', 'out.2.weight')
+VAE_KEYS = ('encoder.down.0.downsample.conv.weight', 'decoder.up.3.upsample.conv.weight', 'encoder.mid.attn_1.q.weight',
+            'decoder.mid.block_2.conv2.weight', 'quant_conv.weight')
+LDM_KEYS = (tuple('model.diffusion_model.' + k for k in UNET_KEYS) + tuple('first_stage_model.' + k for k in VAE_KEYS)
+            + ('cond_stage_model.transformer.text_model.embeddings.position_embedding.weight',))
 
 
 @pytest.mark.parametrize('suffix', ['.safetensors', '.ckpt'])

@@ -84,10 +84,12 @@ def test_arg_parser(description: str = 'Evaluate a training-free segmentor (MMSe
                         help='recompute every image even if an interrupted run of this config left results in the '
                              'work dir (default: resume from them)')
     parser.add_argument('--cache-dir',
-                        help='feature cache: keep per image what an ablation does not change (attention maps, features, '
-                             'inversions) in this folder, shared by configs and processes; sets feature_cache.root')
-    parser.add_argument('--cache-size', help="bound of the feature cache folder, e.g. 100GB (default 50GB); past it the "
-                                             'least recently used entries go (feature_cache.policy=keep: none is added)')
+                        help='feature cache: keep per image what an ablation does not change (attention maps, '
+                             'features, inversions) in this folder, shared by configs and processes; sets '
+                             'feature_cache.root')
+    parser.add_argument('--cache-size',
+                        help='bound of the feature cache folder, e.g. 100GB (default 50GB); past it the least recently '
+                             'used entries go (feature_cache.policy=keep: none is added)')
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation (mmseg's flag): not supported, the methods predict from one view")
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')

@@ -21,7 +21,8 @@ from .maskdiffusion import merge_synonyms, normalize_maps
 
 
 def fuse_cross_attention(maps: Sequence[Tensor], weights: Sequence[float], size: tuple[int, int]) -> Tensor:
-    """Eq. 2: sum_l w_l minmax(up(A_l)); maps are (E, h_l, w_l) per resolution, coarsest first."""
+    """Eq. 2: sum_l w_l minmax(up(A_l)); maps are (E, h_l, w_l) per resolution, coarsest first. The paper's form;
+    the method computes it per resolution (:meth:`DiffSegmenter.fuse_levels`), which the tests compare to this."""
     if len(maps) != len(weights):
         raise ValueError(f'{len(maps)} attention resolutions but {len(weights)} fusion weights')
     return sum(w * normalize_maps(F.interpolate(m[:, None], size, mode='bilinear', align_corners=False),
@@ -30,7 +31,8 @@ def fuse_cross_attention(maps: Sequence[Tensor], weights: Sequence[float], size:
 
 
 def refine(self_attention: Tensor, cross: Tensor) -> Tensor:
-    """Eq. 3: minmax(A_self @ vec(A_cross)) per entry; self_attention (E, N, N), cross (E, h, w)."""
+    """Eq. 3: minmax(A_self @ vec(A_cross)) per entry; self_attention (E, N, N), cross (E, h, w). The paper's form
+    (see :func:`fuse_cross_attention`)."""
     out = torch.bmm(self_attention, cross.flatten(1).unsqueeze(-1).to(self_attention)).view_as(cross)
     return normalize_maps(out[:, None], 'minmax')[:, 0]
 
@@ -212,9 +214,10 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
         latent_hw = tuple(latents.shape[2:])
         levels = sorted(by_size)  # coarsest first
         finest = spatial_shape(levels[-1], latent_hw)
-        maps = [normalize_maps(F.interpolate(torch.stack(by_size[nq]).mean(0).view(n, 1, *spatial_shape(nq, latent_hw)),
-                                             finest, mode='bilinear', align_corners=False), 'minmax')[:, 0]
-                for nq in levels]
+        maps = []
+        for nq in levels:
+            m = torch.stack(by_size[nq]).mean(0).view(n, 1, *spatial_shape(nq, latent_hw))
+            maps.append(normalize_maps(F.interpolate(m, finest, mode='bilinear', align_corners=False), 'minmax')[:, 0])
         if accumulator is not None:
             sa = accumulator.mean
             maps = [torch.bmm(sa, m.flatten(1).unsqueeze(-1).to(sa)).view_as(m).float() for m in maps]

@@ -167,7 +167,7 @@ class MaskDiffusion(DiffusionFeatureSegmentor):
     def features_and_weights(self, images: Tensor) -> tuple[Tensor, Tensor]:
         """The internal features and the normalised class weights (Eq. 4), (B, ., h, w). The UNet part is
         cached per image (``feature_cache``): the synonym merging and ``cross_attn_norm`` are not in its key."""
-        packed, entry_class, key_index = self.prompts()
+        packed, entry_class, _ = self.prompts()
         settings = dict(timestep=self.timestep, add_noise=self.add_noise, seed=self.seed,
                         prompts=[(p.input_ids, p.spans) for p in packed], feature_layers=self.feature_layers,
                         cross_attn_layers=self.cross_attn_layers, cross_attn_map=self.cross_attn_map)
