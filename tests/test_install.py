@@ -13,6 +13,7 @@ from conftest import REPO
 DISTRIBUTIONS = {'torch': 'torch', 'torchvision': 'torchvision', 'mmengine': 'mmengine', 'mmseg': 'mmsegmentation',
                  'diffusers': 'diffusers', 'transformers': 'transformers', 'open_clip': 'open_clip_torch',
                  'numpy': 'numpy', 'scipy': 'scipy', 'PIL': 'pillow', 'prettytable': 'prettytable', 'tqdm': 'tqdm',
+                 'safetensors': 'safetensors',  # the feature cache's entries, the single-file writer
                  'mmcv': None,  # checked at import (full or lite: never replace a full mmcv)
                  'cv2': None,  # comes with mmcv
                  'pydensecrf': None}  # the optional 'crf' extra
