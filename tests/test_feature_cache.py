@@ -63,6 +63,15 @@ def test_lru_removes_the_least_recently_used_entries(tmp_path):
     kept = [cache.load(k) is not None for k in keys]
     assert kept == [True, False, True, True] and cache.evictions == 1  # the oldest unread one went
     assert cache.load(dict(i=4)) is not None and cache.folder_size() <= 0.9 * 4.5 * one
+    # a write killed half-way leaves its temporary file: not an entry, removed by eviction once stale
+    stale, fresh = (osp.join(cache.root, '00', f'{n}.tmp123.safetensors') for n in ('ab', 'cd'))
+    os.makedirs(osp.dirname(stale), exist_ok=True)
+    for path in (stale, fresh):
+        open(path, 'wb').write(b'partial')
+    os.utime(stale, (1000, 1000))
+    assert cache.load(dict(i=9)) is None and len(cache.entries()) == 4
+    cache.store(dict(i=5), entry(5))
+    assert not osp.exists(stale) and osp.exists(fresh)
 
 
 def test_keep_policy_writes_nothing_once_full(tmp_path):

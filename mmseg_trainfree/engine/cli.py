@@ -12,8 +12,9 @@ from mmengine.config import DictAction as MMEngineDictAction
 
 from ..datasets import check_config_datasets
 
-# Top-level config keys the Runner reads. Any other top-level key (data_root, dataset_type, test_pipeline, ...)
-# is a variable of the config file, already substituted into the fields that use it when the file was read.
+# Top-level config keys the Runner reads (and ``feature_cache``, which build_config reads). Any other top-level key
+# (data_root, dataset_type, test_pipeline, ...) is a variable of the config file, already substituted into the fields
+# that use it when the file was read.
 RUNNER_KEYS = {'model', 'work_dir', 'test_dataloader', 'test_cfg', 'test_evaluator', 'default_hooks', 'custom_hooks',
                'data_preprocessor', 'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level',
                'visualizer', 'default_scope', 'randomness', 'experiment_name', 'model_wrapper_cfg', 'custom_imports',

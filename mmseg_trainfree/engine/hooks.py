@@ -16,8 +16,8 @@ from mmseg.engine.hooks import SegVisualizationHook
 from mmseg.structures import SegDataSample
 
 from ..datasets.crops import apply_eval_crop
-from ..models.utils.feature_cache import FeatureCache
 from ..evaluation.hungarian import HungarianIoUMetric, confusion, per_image_assignment
+from ..models.utils.feature_cache import FeatureCache
 from ..registry import HOOKS
 
 

@@ -21,6 +21,7 @@ import logging
 import os
 import os.path as osp
 import re
+import time
 from typing import Any, Callable, Iterable, Optional
 
 import torch
@@ -31,6 +32,7 @@ from ...fileio import atomic_path
 
 POLICIES = ('lru', 'keep')
 SUFFIX = '.safetensors'
+STALE_TEMPORARY_S = 3600
 UNITS = {'': 1, 'B': 1, 'K': 2 ** 10, 'KB': 2 ** 10, 'M': 2 ** 20, 'MB': 2 ** 20, 'G': 2 ** 30, 'GB': 2 ** 30,
          'T': 2 ** 40, 'TB': 2 ** 40}
 
@@ -114,13 +116,14 @@ class FeatureCache:
     def path(self, digest: str) -> str:
         return osp.join(self.root, digest[:2], digest + SUFFIX)
 
-    def entries(self) -> list[tuple[str, os.stat_result]]:
+    def entries(self, temporary: bool = False) -> list[tuple[str, os.stat_result]]:
+        """(path, stat) of the entries, or of the temporary files of unfinished writes."""
         out = []
         for sub in os.scandir(self.root):
             if not sub.is_dir():
                 continue
             for entry in os.scandir(sub.path):
-                if entry.name.endswith(SUFFIX) and '.tmp' not in entry.name:
+                if entry.name.endswith(SUFFIX) and ('.tmp' in entry.name) == temporary:
                     try:
                         out.append((entry.path, entry.stat()))
                     except FileNotFoundError:  # removed by another process meanwhile
@@ -137,7 +140,6 @@ class FeatureCache:
         path = self.path(self.digest(key))
         try:
             tensors = load_file(path, device='cpu')
-            os.utime(path)  # recently used
         except FileNotFoundError:
             return None
         except Exception as e:  # noqa: BLE001 - a damaged entry is a miss, and goes
@@ -145,6 +147,10 @@ class FeatureCache:
                       level=logging.WARNING)
             self._remove(path)
             return None
+        try:
+            os.utime(path)  # recently used
+        except FileNotFoundError:  # evicted by another process since: what was read is whole
+            pass
         return {k: v.to(device) for k, v in tensors.items()} if device is not None else tensors
 
     def store(self, key: dict, tensors: dict[str, Tensor]) -> None:
@@ -172,7 +178,11 @@ class FeatureCache:
             self.evict()
 
     def evict(self) -> None:
-        """Remove least recently used entries until the folder is at most 90 % of ``max_size``."""
+        """Remove least recently used entries until the folder is at most 90 % of ``max_size`` (and the temporary
+        files of writes killed over an hour ago)."""
+        for path, st in self.entries(temporary=True):  # left by a killed process (a live write takes seconds)
+            if time.time() - st.st_mtime > STALE_TEMPORARY_S:
+                self._remove(path)
         entries = sorted(self.entries(), key=lambda e: e[1].st_mtime)
         self._size = sum(st.st_size for _, st in entries)
         target = 0.9 * self.max_size
