@@ -201,5 +201,6 @@ def test_official_cityscapes_config_runs_through_tools_test(tmp_path, tiny_sd, m
     metrics = load_test_tool().main([osp.join(REPO, 'configs/maskdiffusion_cityscapes_official.py'), '--work-dir',
                                      'wd', '--cfg-options', f'model.backbone.model_id={tiny_sd}',
                                      'model.backbone.dtype=float32', 'model.image_attention_size=[64,64]',
-                                     'model.test_cfg.crop_size=[64,64]', 'model.test_cfg.stride=[64,64]'])
+                                     'model.test_cfg.crop_size=[512,512]', 'model.test_cfg.stride=[512,512]',
+                                     'model.image_size=[64,64]'])  # 8 crops of the 1024 x 2048 resize, 64 px each
     assert 0 <= metrics['mIoU'] <= 100
