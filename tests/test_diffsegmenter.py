@@ -1,10 +1,12 @@
 """DiffSegmenter's attention fusion and refinement, class++ re-weighting and batched class prompts."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from mmseg_trainfree.models.attention import AttentionRecorder, attention_hooks
-from mmseg_trainfree.models.segmentors.diffsegmenter import fuse_cross_attention, refine
+from mmseg_trainfree.models.segmentors.diffsegmenter import DiffSegmenter, normalized_levels
 from mmseg_trainfree.registry import MODELS
 
 CLASSES = ['background', 'cat', 'dog, puppy', 'potted plant']
@@ -17,15 +19,29 @@ def diffsegmenter(model_id, **kw):
     return MODELS.build(cfg)
 
 
+def minmax_product(self_attention, cross):
+    """Eq. 3 as the paper writes it: minmax(A_self @ vec(A_cross)) per entry, (E, N, N) x (E, h, w)."""
+    out = torch.bmm(self_attention, cross.flatten(1).unsqueeze(-1)).view_as(cross)
+    lo, hi = out.flatten(1).min(1)[0], out.flatten(1).max(1)[0]
+    return (out - lo[:, None, None]) / (hi - lo)[:, None, None]
+
+
 def test_fusion_equals_a_hand_computation():
+    """Eq. 2: sum_l w_l minmax(up(A_l)), and Eq. 3 applied per resolution before the weights."""
     coarse = torch.tensor([[[0., 1.], [2., 3.]]])
     fine = torch.arange(16.).view(1, 4, 4)
-    fused = fuse_cross_attention([coarse, fine], [0.25, 0.75], (4, 4))
+    plain = SimpleNamespace(fusion_weights=[0.25, 0.75], self_attn_layers=None)
+    fused = DiffSegmenter.fuse_levels(plain, normalized_levels([coarse, fine], (4, 4)))
     up = F.interpolate(coarse[None], (4, 4), mode='bilinear', align_corners=False)[0]
     hand = 0.25 * (up - up.min()) / (up.max() - up.min()) + 0.75 * fine / 15
     assert torch.allclose(fused, hand)
+    sa = torch.rand(1, 16, 16).softmax(-1)
+    levels = normalized_levels([coarse, fine], (4, 4))
+    per_level = torch.stack([torch.bmm(sa, levels[:, i].flatten(1)[..., None]).view(1, 4, 4) for i in range(2)], 1)
+    refined = DiffSegmenter.fuse_levels(SimpleNamespace(**dict(vars(plain), self_attn_layers=['x'])), per_level)
+    assert torch.allclose(refined, minmax_product(sa, hand), atol=1e-5)  # the weights commute with A_self
     with pytest.raises(ValueError, match='fusion weights'):
-        fuse_cross_attention([coarse], [0.5, 0.5], (4, 4))
+        DiffSegmenter.fuse_levels(SimpleNamespace(**dict(vars(plain), fusion_weights=[1.0])), levels)
 
 
 def test_refinement_equals_the_dense_product(tiny_sd):
@@ -46,13 +62,14 @@ def test_refinement_equals_the_dense_product(tiny_sd):
     cross = torch.rand(len(spans), 8, 8)
     product = torch.stack([dense[e] @ cross[e].flatten() for e in range(len(spans))]).view_as(cross)
     lo, hi = product.flatten(1).min(1)[0], product.flatten(1).max(1)[0]
-    assert torch.allclose(refine(dense, cross), (product - lo[:, None, None]) / (hi - lo)[:, None, None], atol=1e-4)
+    assert torch.allclose(minmax_product(dense, cross), (product - lo[:, None, None]) / (hi - lo)[:, None, None],
+                          atol=1e-4)
     with torch.no_grad():
         refined = model.entry_maps(latents, model.timestep, text, spans)
         model.self_attn_layers = None
         fused = model.entry_maps(latents, model.timestep, text, spans)
     # min-max over the nearly uniform maps of a random model amplifies float noise: compare at 1e-3
-    assert torch.allclose(refined, refine(dense, fused), atol=1e-3)
+    assert torch.allclose(refined, minmax_product(dense, fused), atol=1e-3)
 
 
 def test_batched_prompts_equal_one_at_a_time(tiny_sd):

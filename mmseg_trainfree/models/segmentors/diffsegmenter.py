@@ -20,21 +20,11 @@ from .diffusion_base import DiffusionFeatureSegmentor
 from .maskdiffusion import merge_synonyms, normalize_maps
 
 
-def fuse_cross_attention(maps: Sequence[Tensor], weights: Sequence[float], size: tuple[int, int]) -> Tensor:
-    """Eq. 2: sum_l w_l minmax(up(A_l)); maps are (E, h_l, w_l) per resolution, coarsest first. The paper's form;
-    the method computes it per resolution (:meth:`DiffSegmenter.fuse_levels`), which the tests compare to this."""
-    if len(maps) != len(weights):
-        raise ValueError(f'{len(maps)} attention resolutions but {len(weights)} fusion weights')
-    return sum(w * normalize_maps(F.interpolate(m[:, None], size, mode='bilinear', align_corners=False),
-                                  'minmax')[:, 0]
-               for m, w in zip(maps, weights))
-
-
-def refine(self_attention: Tensor, cross: Tensor) -> Tensor:
-    """Eq. 3: minmax(A_self @ vec(A_cross)) per entry; self_attention (E, N, N), cross (E, h, w). The paper's form
-    (see :func:`fuse_cross_attention`)."""
-    out = torch.bmm(self_attention, cross.flatten(1).unsqueeze(-1).to(self_attention)).view_as(cross)
-    return normalize_maps(out[:, None], 'minmax')[:, 0]
+def normalized_levels(maps: Sequence[Tensor], size: tuple[int, int]) -> Tensor:
+    """The terms of Eq. 2 before their weights: minmax(up(A_l)) per resolution, (E, L, h, w); ``maps`` are
+    (E, h_l, w_l), coarsest first. :meth:`DiffSegmenter.fuse_levels` weighs and sums them."""
+    return torch.stack([normalize_maps(F.interpolate(m[:, None], size, mode='bilinear', align_corners=False),
+                                       'minmax')[:, 0] for m in maps], 1)
 
 
 @MODELS.register_module()
@@ -214,14 +204,12 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
         latent_hw = tuple(latents.shape[2:])
         levels = sorted(by_size)  # coarsest first
         finest = spatial_shape(levels[-1], latent_hw)
-        maps = []
-        for nq in levels:
-            m = torch.stack(by_size[nq]).mean(0).view(n, 1, *spatial_shape(nq, latent_hw))
-            maps.append(normalize_maps(F.interpolate(m, finest, mode='bilinear', align_corners=False), 'minmax')[:, 0])
-        if accumulator is not None:
-            sa = accumulator.mean
-            maps = [torch.bmm(sa, m.flatten(1).unsqueeze(-1).to(sa)).view_as(m).float() for m in maps]
-        return torch.stack(maps, 1)
+        maps = normalized_levels([torch.stack(by_size[nq]).mean(0).view(n, *spatial_shape(nq, latent_hw))
+                                  for nq in levels], finest)
+        if accumulator is None:
+            return maps
+        sa = accumulator.mean  # Eq. 3's product, per resolution: A_self vec(M_l)
+        return torch.bmm(sa, maps.flatten(2).transpose(1, 2).to(sa)).transpose(1, 2).reshape(maps.shape).float()
 
     def fuse_levels(self, level_maps: Tensor) -> Tensor:
         """(E, L, h, w) -> (E, h, w): sum_l w_l of the level maps (Eq. 2), min-max normalised when they carry
