@@ -48,7 +48,7 @@ class FeatureCacheHook(Hook):
             raise TypeError(f'feature_cache: {type(model).__name__} has no set_feature_cache (a training-free '
                             'segmentor of mmseg_trainfree has)')
         model.set_feature_cache(self.cache)
-        runner.logger.info(f'feature cache: {self.cache.root} ({self.cache.folder_size() / 2 ** 20:.1f} MiB of '
+        runner.logger.info(f'feature cache: {self.cache.root} ({self.cache.stats()["size_mb"]:.1f} MiB of '
                            f'{self.cache.max_size / 2 ** 30:.1f} GiB, policy {self.cache.policy})')
 
     def after_test(self, runner) -> None:
