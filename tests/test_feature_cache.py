@@ -202,6 +202,30 @@ def test_diffsegmenter_entries_are_shared_between_candidate_sets(tiny_sd, tmp_pa
     assert rows == [4, 0, 2]  # 2 timesteps x (square, circle), then none, then triangle at both t
 
 
+KEY_SCRIPT = """
+import torch, mmseg_trainfree
+from mmseg_trainfree.models.utils.feature_cache import FeatureCache
+from mmseg_trainfree.registry import MODELS
+mmseg_trainfree.register_all_modules()
+model = MODELS.build(dict(type='DiffSeg', backbone=dict(type='StableDiffusionBackbone', model_id={model!r}),
+                          image_size=(64, 64)))
+print(FeatureCache.digest(model.cache_key('self_attention', input=torch.zeros(3, 8, 8))))
+"""
+
+
+def test_keys_are_the_same_in_every_process(tiny_sd):
+    """A later run is another process: its keys must not depend on the hash seed (set orders) or addresses."""
+    import subprocess
+    import sys
+    digests = []
+    for seed in ('1', '2'):
+        env = dict(os.environ, PYTHONHASHSEED=seed, OMP_NUM_THREADS='1')
+        out = subprocess.run([sys.executable, '-c', KEY_SCRIPT.format(model=tiny_sd)], env=env, cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout
+        digests.append(out.split()[-1])
+    assert digests[0] == digests[1]
+
+
 # Through tools/test.py and tools/benchmark.py
 def test_test_tool_cache_dir_reuses_the_passes_of_an_earlier_config(tmp_path):
     from mmseg_trainfree.testing import trained_stable_diffusion

@@ -165,8 +165,10 @@ class TrainingFreeSegmentor(BaseSegmentor):
         if self._weights_digest is None:
             self._weights_digest = weights_digest(self.cached_modules())
         scheduler = getattr(getattr(self, 'backbone', None), 'scheduler', None)  # the noise schedule
-        if scheduler is not None:
-            settings = dict(settings, scheduler=dict(scheduler.config))
+        if scheduler is not None:  # its values and class; not diffusers' bookkeeping (_use_default_values is a
+            # set written as a list, in an order that changes with the process's hash seed)
+            settings = dict(settings, scheduler={k: v for k, v in scheduler.config.items()
+                                                 if not k.startswith('_') or k == '_class_name'})
         return dict(method=type(self).__name__, part=part, weights=self._weights_digest, **settings)
 
     def cached(self, part: str, settings: dict, compute: Callable[[], dict[str, Tensor]]) -> dict[str, Tensor]:
