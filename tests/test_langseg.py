@@ -77,17 +77,30 @@ def test_spectral_clusters_recover_block_diagonal_blocks(normalization):
         assert ids.unique().numel() == 3
 
 
-def test_dhillon_normalisation_scales_by_row_and_column_sums():
-    """D1^-1/2 SA D2^-1/2 of a block-structured SA whose columns carry different mass: its leading singular
-    vector is D1^1/2 (trivially), which the co-clustering skips; a bad name is refused."""
-    sa = planted_attention([list(range(0, 5)), list(range(5, 20))], 20, seed=3)
-    row, col = sa.sum(1), sa.sum(0)
-    normalised = sa / row.sqrt()[:, None] / col.sqrt()[None]
-    u, s, _ = torch.linalg.svd(normalised)
-    assert s[0] == pytest.approx(1.0, abs=1e-5)
-    assert torch.allclose(u[:, 0].abs(), F.normalize(row.sqrt(), dim=0), atol=1e-5)
+@pytest.mark.parametrize('normalization', ['none', 'dhillon'])
+def test_spectral_embedding_equals_an_independent_eigendecomposition(normalization):
+    """The vectors equal those of an independent float64 computation: the eigenvectors of B B^T (B = SA, or
+    D1^-1/2 SA D2^-1/2 for Dhillon, the trivial first one skipped and the rest scaled by D1^-1/2), up to sign;
+    and the clusters are k-means' on those vectors. SA's rows and columns carry different mass, so a
+    normalisation by one side only, or a missing final scaling, gives other vectors."""
+    from mmseg_trainfree.models.segmentors.langseg import spectral_embedding
+    from mmseg_trainfree.models.utils.clustering import kmeans
+    rng = np.random.default_rng(5)
+    sa = rng.random((40, 40)) ** 4 * rng.random(40)[None] * rng.random(40)[:, None]  # rows and columns of unequal mass
+    b = sa / np.sqrt(sa.sum(1))[:, None] / np.sqrt(sa.sum(0))[None] if normalization == 'dhillon' else sa
+    values, vectors = np.linalg.eigh(b @ b.T)
+    vectors = vectors[:, np.argsort(values)[::-1]]
+    skip = int(normalization == 'dhillon')
+    expected = vectors[:, skip:skip + 4]
+    if skip:
+        expected = expected / np.sqrt(sa.sum(1))[:, None]
+    ours = spectral_embedding(torch.from_numpy(sa).float(), 4, normalization=normalization).double().numpy()
+    signs = np.sign((ours * expected).sum(0))
+    assert np.allclose(ours * signs, expected, atol=2e-4)
+    ids = spectral_clusters(torch.from_numpy(sa).float(), 4, 5, seed=3, normalization=normalization)
+    assert torch.equal(ids, kmeans(torch.from_numpy(expected * signs).float(), 5, 50, 3)[0])
     with pytest.raises(ValueError, match='normalization'):
-        spectral_clusters(sa, 2, 2, normalization='ncut')
+        spectral_clusters(torch.from_numpy(sa).float(), 2, 2, normalization='ncut')
 
 
 def test_self_attention_aggregation_equals_a_hand_computation():

@@ -259,13 +259,19 @@ def random_blip(size: Literal['tiny', 'full'] = 'tiny', seed: int = 0, root: str
 TRAINED_SD_DIR = 'tiny-sd-shapes'
 
 
+def shipped_asset(dir_name: str, marker: str, what: str, tool: str, root: str | None = None) -> str:
+    """Path of a trained fixture shipped in ``assets/<dir_name>`` of a source checkout (or ``root``), with a
+    clear error naming the tool that rebuilds it when ``marker`` is missing."""
+    if root is None:
+        root = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'assets')
+    path = osp.join(root, dir_name)
+    if not osp.isfile(osp.join(path, marker)):
+        raise FileNotFoundError(f'the trained {what} is not at {path} (it ships in a source checkout); '
+                                f'rebuild it with: python tools/{tool}.py --out {path}')
+    return path
+
+
 def trained_stable_diffusion(root: str | None = None) -> str:
     """Path of the shipped tiny Stable Diffusion trained on shapes (``assets/tiny-sd-shapes`` of a source
     checkout, or ``root``): the oracle of the behavioural tests and the demo (see :mod:`.tiny_training`)."""
-    if root is None:
-        root = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'assets')
-    path = osp.join(root, TRAINED_SD_DIR)
-    if not osp.isfile(osp.join(path, 'model_index.json')):
-        raise FileNotFoundError(f'the trained tiny Stable Diffusion is not at {path} (it ships in a source checkout); '
-                                f'rebuild it with: python tools/train_tiny_sd.py --out {path}')
-    return path
+    return shipped_asset(TRAINED_SD_DIR, 'model_index.json', 'tiny Stable Diffusion', 'train_tiny_sd', root)

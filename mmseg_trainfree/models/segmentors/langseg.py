@@ -36,9 +36,9 @@ SVD_SOLVERS = ('full', 'lowrank')
 SVD_NORMALIZATIONS = ('none', 'dhillon')
 
 
-def spectral_clusters(self_attention: Tensor, num_vectors: int, num_clusters: int, seed: int = 0,
-                      iters: int = 50, svd: str = 'full', normalization: str = 'none') -> Tensor:
-    """SpecClust: k-means on ``num_vectors`` left singular vectors of one (N, N) self-attention SA.
+def spectral_embedding(self_attention: Tensor, num_vectors: int, seed: int = 0, svd: str = 'full',
+                       normalization: str = 'none') -> Tensor:
+    """SpecClust's pixel embedding (N, ``num_vectors``): left singular vectors of one (N, N) self-attention SA.
 
     ``normalization='none'``: the first vectors of SA itself (the report's text). ``'dhillon'``: Dhillon's
     bipartite spectral co-clustering, which the report cites: the SVD of D1^-1/2 SA D2^-1/2 (D1, D2 the row and
@@ -61,9 +61,14 @@ def spectral_clusters(self_attention: Tensor, num_vectors: int, num_clusters: in
         u = torch.linalg.svd(a)[0][:, skip:wanted]
     else:
         raise ValueError(f'svd must be one of {SVD_SOLVERS}, got {svd!r}')
-    if skip:
-        u = u * row[:, None]
-    return kmeans(u, num_clusters, iters, seed)[0]
+    return u * row[:, None] if skip else u
+
+
+def spectral_clusters(self_attention: Tensor, num_vectors: int, num_clusters: int, seed: int = 0,
+                      iters: int = 50, svd: str = 'full', normalization: str = 'none') -> Tensor:
+    """SpecClust: k-means (seeded) into ``num_clusters`` on :func:`spectral_embedding`; cluster ids (N,)."""
+    return kmeans(spectral_embedding(self_attention, num_vectors, seed, svd, normalization), num_clusters, iters,
+                  seed)[0]
 
 
 class CLIPCrossAttention(TextClassifier):
