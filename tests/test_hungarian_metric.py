@@ -141,3 +141,22 @@ def test_overlays_draw_clusters_as_the_classes_they_match():
     # 5 -> 2, 7 -> 0 (2 pixels of 0 beat 9's 1 and 11's 1), 11 -> 1; 9 has no class left
     assert shown == [2, 2, 0, 0, 255, 255, 1, 1]
     assert sample.pred_sem_seg.data[0, 0].tolist() == [5, 5, 7, 7, 9, 9, 11, 11]  # the scored sample is unchanged
+
+
+def test_more_clusters_than_classes_match_by_hand():
+    """5 clusters, 3 classes, counted by hand: class a is cluster 4's (8 of its 10 pixels), b cluster 0's (7),
+    c cluster 2's (9); clusters 1 and 3 stay unmatched. A cost matrix read transposed (classes as rows) matches
+    other pairs."""
+    from mmseg_trainfree.evaluation.hungarian import assignment, matched_counts, per_image_assignment
+    label = np.repeat([0, 1, 2], 10)[None]
+    pred = np.array([4] * 8 + [1] * 2 + [0] * 7 + [3] * 3 + [2] * 9 + [4])[None]
+    conf = np.array([[0, 7, 0], [2, 0, 0], [0, 0, 9], [0, 3, 0], [8, 0, 1]])
+    tp, fp, fn = matched_counts(conf)
+    assert tp.tolist() == [8, 7, 9] and fp.tolist() == [1, 0, 0] and fn.tolist() == [2, 3, 1]
+    assert assignment(conf).tolist() == per_image_assignment(conf).tolist() == [1, 255, 2, 255, 0]
+    for mode in ('dataset', 'per_image'):
+        metric = METRICS.build(dict(type='HungarianIoUMetric', mode=mode))
+        metric.dataset_meta = dict(classes=('a', 'b', 'c'))
+        metric.process({}, [dict(pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
+                                 gt_sem_seg=dict(data=torch.from_numpy(label)[None]))])
+        assert metric.evaluate(1)['mIoU'] == round((8 / 11 + 7 / 10 + 9 / 10) / 3 * 100, 2)

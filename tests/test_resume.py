@@ -76,6 +76,20 @@ def test_the_store_key_follows_what_the_entries_depend_on():
     out.merge_from_dict({'test_evaluator.output_dir': '/tmp/preds'})
     assert run_key(out) == key
 
+
+@pytest.mark.parametrize('field, value', [('model.backbone.model_id', '/other/weights'),
+                                          ('model.backbone.dtype', 'float16'),
+                                          ('model.test_cfg', dict(mode='slide', crop_size=(64, 64), stride=(32, 32))),
+                                          ('test_dataloader.dataset.pipeline.0.type', 'LoadImageFromFile')])
+def test_the_store_key_follows_nested_settings(field, value):
+    """A key built from the top-level fields alone (a realistic shortcut) would resume another backbone's or
+    another pipeline's entries: every nested setting counts."""
+    from mmengine.config import Config
+    from mmseg_trainfree.engine.resume import run_key
+    changed = Config.fromfile(CONFIG)
+    changed.merge_from_dict({field: value})
+    assert run_key(changed) != run_key(Config.fromfile(CONFIG)), field
+
 def test_resume_under_two_processes_after_a_one_process_run(setup, tmp_path):
     root, options = setup
     full = load_test_tool().main([CONFIG, '--work-dir', str(tmp_path / 'full'), *options])
