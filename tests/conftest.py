@@ -31,6 +31,26 @@ def load_test_tool():
     return load_tool('test')
 
 
+def run_config(config: str, work_dir, *options: str) -> dict:
+    """The metrics of ``configs/<config>`` through tools/test.py's main, with ``--cfg-options options``."""
+    return load_test_tool().main([os.path.join(REPO, 'configs', config), '--work-dir', str(work_dir),
+                                  '--cfg-options', *options])
+
+
+def all_background_miou(data_root: str) -> float:
+    """mmseg's dataset-level mIoU of predicting background (class 0) everywhere on a shapes split: the constant
+    baseline of the behavioural tests."""
+    import glob
+
+    import cv2
+    import numpy as np
+    labels = [cv2.imread(p, cv2.IMREAD_UNCHANGED)
+              for p in sorted(glob.glob(os.path.join(data_root, 'ann_dir/val/*.png')))]
+    classes = np.unique(np.concatenate([np.unique(lb) for lb in labels]))
+    background = sum(int((lb == 0).sum()) for lb in labels) / sum(lb.size for lb in labels)
+    return 100 * background / len(classes)
+
+
 @pytest.fixture(scope='session')
 def tiny_sd(tmp_path_factory) -> str:
     """Path of a tiny random SD v1-layout folder (loaded by the code under test with from_pretrained)."""

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import REPO, load_test_tool
+from conftest import REPO, all_background_miou, run_config
 
 from mmseg_trainfree.datasets import generate_shapes_dataset
 from mmseg_trainfree.testing import trained_stable_diffusion
@@ -47,21 +47,8 @@ def trained_sd() -> str:
 
 def evaluate(config: str, model_id: str, data_root: str, work_dir, *options: str) -> float:
     """mIoU of ``configs/<config>`` through tools/test.py's main on ``data_root`` with ``model_id``."""
-    metrics = load_test_tool().main([osp.join(REPO, 'configs', config), '--work-dir', str(work_dir),
-                                     '--cfg-options', f'model.backbone.model_id={model_id}',
-                                     f'test_dataloader.dataset.data_root={data_root}', *options])
-    return float(metrics['mIoU'])
-
-
-def all_background_miou(data_root: str) -> float:
-    """mmseg's dataset-level mIoU of predicting background everywhere: the constant baseline."""
-    import glob
-
-    import cv2
-    labels = [cv2.imread(p, cv2.IMREAD_UNCHANGED) for p in sorted(glob.glob(osp.join(data_root, 'ann_dir/val/*.png')))]
-    classes = np.unique(np.concatenate([np.unique(lb) for lb in labels]))
-    background = sum(int((lb == 0).sum()) for lb in labels) / sum(lb.size for lb in labels)
-    return 100 * background / len(classes)
+    return float(run_config(config, work_dir, f'model.backbone.model_id={model_id}',
+                            f'test_dataloader.dataset.data_root={data_root}', *options)['mIoU'])
 
 
 def test_the_constant_baseline_of_the_split(shapes_val):
@@ -121,15 +108,18 @@ def emerdiff_masks_and_differences(trained_sd: str, data_root: str, num_images: 
     return out
 
 
-def test_emerdiff_difference_maps_are_largest_inside_their_own_masks(shapes_val, trained_sd):
-    inside = []
-    """Measured on SPLIT's first 6 images: 23 of 24 masks (0.96). Not a strong property: with random weights
-    21 of 24 (0.88), since a convolutional UNet keeps any modulation roughly local."""
-    inside = []
+def test_emerdiff_difference_maps_follow_their_own_masks(shapes_val, trained_sd):
+    """Per mask, the difference map |I- - I+| is larger inside the mask than outside, and per pixel its argmax
+    is the pixel's own mask. Measured on SPLIT's first 6 images (24 masks): the smallest inside / outside ratio
+    is 0.99 with the trained model and 0.62 with random weights (where 21 of 24 masks still have ratio > 1: a
+    convolutional UNet keeps any modulation roughly local); the pixel agreement is 0.575 against 0.455."""
+    ratios, agreement = [], []
     for masks, diff in emerdiff_masks_and_differences(trained_sd, shapes_val):
         up = F.interpolate(masks[None], diff.shape[1:], mode='nearest')[0].bool()
-        inside += [float(d[m].mean() > d[~m].mean()) for d, m in zip(diff, up) if m.any() and (~m).any()]
-    assert np.mean(inside) >= 0.9, f'{np.mean(inside):.2f} of {len(inside)} masks'
+        ratios += [float(d[m].mean() / d[~m].mean()) for d, m in zip(diff, up) if m.any() and (~m).any()]
+        agreement.append(float((diff.argmax(0) == up.float().argmax(0)).float().mean()))
+    assert min(ratios) >= 0.9, f'smallest inside / outside ratio {min(ratios):.3f} of {len(ratios)} masks'
+    assert np.mean(agreement) >= 0.52, f'pixel agreement {np.mean(agreement):.3f}'
 
 
 def test_emerdiff_without_opposite_signs_falls_below_the_floor(shapes_val, trained_sd, tmp_path, monkeypatch):

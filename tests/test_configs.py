@@ -38,7 +38,10 @@ EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 1
                        for d, n in (('voc', 21), ('pascal_context59', 59), ('cocostuff27', 27), ('cityscapes27', 27))},
                     'diffseg_cocostuff27.py': 27, 'diffseg_cityscapes27.py': 27,
                     **{f'{m}_shapes.py': 4 for m in ('maskdiffusion', 'maskdiffusion_unsup', 'kmeans_sd_unsup',
-                                                      'emerdiff', 'diffsegmenter', 'aggsd', 'diffseg')}}
+                                                      'emerdiff', 'diffsegmenter', 'aggsd', 'diffseg', 'maskclip',
+                                                      'gem', 'agggem', 'diffsegclust', 'specclust',
+                                                      'maskclip_emerdiff')},
+                    'diffsegmenter_shapes_blip.py': 4}
 
 
 def test_every_config_is_listed():

@@ -10,7 +10,9 @@ captioned shapes images (:func:`..datasets.shapes.draw_shapes_sample`, the image
    synonym, so "ball", "circle" and "disc" share an image cluster).
 2. **Classification loss** (CLIP-ES's image-text classification, which DiffSegmenter's filter applies): softmax
    of the scaled image-text cosine over the object classes, each as one templated prompt of one of its words,
-   against the uniform distribution over the classes present.
+   against the largest object class of the image (``classification_target='largest'``: real CLIP's probabilities
+   concentrate on the salient object, so the filter's CLIP half keeps one class for most images and the caption
+   half has to add the others) or the uniform distribution over the classes present (``'present'``).
 3. **Dense loss** (optional, ``dense_loss_weight``): the patch tokens of two readouts, MaskCLIP's value path of
    the last block and GEM's self-self path of the last ``gem_depth - 1`` blocks (each computed here from the
    papers' definitions, independently of the product's backbones), classified against every class's templated
@@ -69,6 +71,7 @@ class TinyCLIPRecipe:
     lr: float = 2e-3
     weight_decay: float = 0.05
     classification_loss_weight: float = 0.5
+    classification_target: str = 'largest'  # or 'present' (see the module docstring)
     dense_loss_weight: float = 1.0
     dense_temperature: float = 0.07  # the dense logits' softmax temperature during training
     save_dtype: str = 'float16'
@@ -231,6 +234,10 @@ def train_tiny_clip(out_dir: str, recipe: Optional[TinyCLIPRecipe] = None) -> st
     images, labels, captions, present = make_shapes(recipe)
     caption_tokens = tokenizer(captions)
     set_ids = torch.unique(present, dim=0, return_inverse=True)[1]
+    if recipe.classification_target not in ('largest', 'present'):
+        raise ValueError(f"classification_target must be 'largest' or 'present', got {recipe.classification_target!r}")
+    areas = F.one_hot(labels.flatten(1), len(recipe.classes)).sum(1)[:, 1:]  # (N, C-1) object pixel counts
+    largest = F.one_hot(areas.argmax(1), len(recipe.classes) - 1).float()
     num_classes = len(recipe.classes)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -249,7 +256,7 @@ def train_tiny_clip(out_dir: str, recipe: Optional[TinyCLIPRecipe] = None) -> st
             contrastive = 0.5 * (-(same / same.sum(1, keepdim=True) * logits.log_softmax(1)).sum(1).mean()
                                  - (same / same.sum(0, keepdim=True) * logits.log_softmax(0)).sum(0).mean())
             prompts = F.normalize(model.encode_text(tokenizer(class_prompts(recipe, rng))), dim=-1)  # (C, E)
-            objects = present[idx][:, 1:]
+            objects = present[idx][:, 1:] if recipe.classification_target == 'present' else largest[idx]
             cls_logits = scale * glob @ prompts[1:].T
             classification = -(objects / objects.sum(1, keepdim=True) * cls_logits.log_softmax(1)).sum(1).mean()
             loss = contrastive + recipe.classification_loss_weight * classification

@@ -93,15 +93,14 @@ class OpenCLIPBackbone(BaseModule):
     def dense_features(self, images: Tensor) -> Tensor:
         """MaskCLIP pixel embeddings (B, E, h, w), L2-normalised, of RGB ``images`` in [-1, 1]."""
         visual = self.model.visual
-        dtype = visual.conv1.weight.dtype
         self.image_passes += images.shape[0]
         x = ((images.float() + 1) / 2 - self.mean) / self.std
         x = F.interpolate(x, self.input_size(*x.shape[2:]), mode='bicubic', align_corners=False)
-        x = visual.conv1(x.to(dtype))
+        x = visual.conv1(x.to(visual.conv1.weight.dtype))
         grid = tuple(x.shape[2:])
         x = x.flatten(2).transpose(1, 2)
-        cls = visual.class_embedding.to(dtype).view(1, 1, -1).expand(x.shape[0], -1, -1)
-        x = torch.cat([cls, x], 1) + interpolate_positions(visual.positional_embedding, grid).to(dtype)
+        cls = visual.class_embedding.to(x.dtype).view(1, 1, -1).expand(x.shape[0], -1, -1)
+        x = torch.cat([cls, x], 1) + interpolate_positions(visual.positional_embedding, grid).to(x.dtype)
         x = visual.ln_pre(x)
         blocks = visual.transformer.resblocks
         batch_first = getattr(visual.transformer, 'batch_first', True)
@@ -109,16 +108,20 @@ class OpenCLIPBackbone(BaseModule):
         for block in blocks[:-1]:
             x = block(x)
         x = x if batch_first else x.transpose(0, 1)
-        last = blocks[-1]
+        out = visual.ln_post(self.value_path(blocks[-1], x)[:, 1:]) @ visual.proj
+        return F.normalize(out.float(), dim=-1).transpose(1, 2).reshape(out.shape[0], -1, *grid)
+
+    def value_path(self, last, x: Tensor) -> Tensor:
+        """MaskCLIP's last block on the tokens x (B, N, W) entering it: out_proj(v), no query-key attention;
+        with ``keep_residual``, x + out_proj(v) followed by the block's MLP."""
         attn = last.attn
         d = attn.embed_dim
         v = F.linear(last.ln_1(x), attn.in_proj_weight[2 * d:], attn.in_proj_bias[2 * d:])
-        out = last.ls_1(attn.out_proj(v))  # MaskCLIP: the value path, no query-key attention
+        out = last.ls_1(attn.out_proj(v))
         if self.keep_residual:
             out = x + out
             out = out + last.ls_2(last.mlp(last.ln_2(out)))
-        out = visual.ln_post(out[:, 1:]) @ visual.proj
-        return F.normalize(out.float(), dim=-1).transpose(1, 2).reshape(out.shape[0], -1, *grid)
+        return out
 
     @property
     def logit_scale(self) -> float:
