@@ -14,7 +14,6 @@ Saved with ``save_pretrained`` (model and ``BlipProcessor``), so that ``BlipCapt
 from __future__ import annotations
 
 import json
-import math
 import os.path as osp
 import string
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,7 @@ from ..datasets.shapes import SHAPES_CLASSES, draw_shapes_sample
 from .shapes_captions import CAPTION_OPENINGS, SHAPE_COLOURS, SHAPE_WORDS, mentioned_classes, present_objects, \
     shapes_caption
 from .tiny_models import BLIP_SPECIAL, build_once, cache_root, shipped_asset
+from .training_utils import SAVE_DTYPES, cosine_schedule, optimizer_step, progress
 
 TRAINED_BLIP_DIR = 'tiny-blip-shapes'
 
@@ -99,7 +99,7 @@ def random_shapes_blip(seed: int = 0, root: Optional[str] = None) -> str:
 
     def write(tmp: str) -> None:
         model, _ = write_untrained_blip(tmp, recipe)
-        model.to(dict(float16=torch.float16, float32=torch.float32)[recipe.save_dtype]).save_pretrained(tmp)
+        model.to(SAVE_DTYPES[recipe.save_dtype]).save_pretrained(tmp)
     return build_once(path, 'config.json', write)
 
 
@@ -115,8 +115,6 @@ def caption_accuracy(captions: Sequence[str], labels: Sequence[np.ndarray], name
 
 def train_tiny_blip(out_dir: str, recipe: Optional[TinyBLIPRecipe] = None) -> str:
     """Train the captioner, save it in the transformers layout, and measure its held-out caption accuracy."""
-    from tqdm import tqdm
-
     recipe = recipe or TinyBLIPRecipe()
     model, processor = write_untrained_blip(out_dir, recipe)
     tokenizer, bos = processor.tokenizer, model.config.text_config.bos_token_id
@@ -136,11 +134,10 @@ def train_tiny_blip(out_dir: str, recipe: Optional[TinyBLIPRecipe] = None) -> st
     input_ids[..., 0] = bos  # BLIP's decoder starts from [DEC], not BERT's [CLS]
     attention = tokens.attention_mask.view_as(input_ids)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda i: min(1.0, (i + 1) / 50) * 0.5 * (1 + math.cos(math.pi * min(i, recipe.steps) / recipe.steps)))
+    sched = cosine_schedule(opt, recipe.steps, warmup=50)
     losses: list[float] = []
     model.train()
-    with tqdm(total=recipe.steps, desc='tiny BLIP', dynamic_ncols=True, mininterval=2.0) as bar:
+    with progress(recipe.steps, 'tiny BLIP') as bar:
         for _ in range(recipe.steps):
             idx = torch.randint(recipe.num_images, (recipe.batch_size,), generator=generator)
             which = torch.randint(recipe.captions_per_image, (recipe.batch_size,), generator=generator)
@@ -149,16 +146,12 @@ def train_tiny_blip(out_dir: str, recipe: Optional[TinyBLIPRecipe] = None) -> st
             logits = model.text_decoder(input_ids=ids, attention_mask=mask, encoder_hidden_states=image_embeds).logits
             target = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
             loss = F.cross_entropy(logits[:, :-1].flatten(0, 1), target.flatten())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
+            optimizer_step(opt, sched, loss, model.parameters())
             losses.append(loss.item())
             bar.set_postfix(loss=f'{np.mean(losses[-20:]):.3f}')
             bar.update()
     model.eval().requires_grad_(False)
-    dtype = dict(float16=torch.float16, float32=torch.float32)[recipe.save_dtype]
+    dtype = SAVE_DTYPES[recipe.save_dtype]
     model.to(dtype).save_pretrained(out_dir)
     summary = dict(recipe=asdict(recipe), final_loss=float(np.mean(losses[-50:])),
                    held_out=held_out_accuracy(out_dir, recipe))

@@ -26,7 +26,6 @@ Fixed step budget, seeded; ``tools/train_tiny_clip.py`` runs it.
 from __future__ import annotations
 
 import json
-import math
 import os
 import os.path as osp
 from dataclasses import asdict, dataclass, field
@@ -40,6 +39,7 @@ from torch import Tensor
 from ..datasets.shapes import SHAPES_CLASSES, draw_shapes_sample
 from .shapes_captions import SHAPE_WORDS, present_objects, shapes_caption
 from .tiny_models import build_once, cache_root, shipped_asset
+from .training_utils import SAVE_DTYPES, cosine_schedule, optimizer_step, progress
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -110,7 +110,7 @@ def write_clip(out_dir: str, recipe: TinyCLIPRecipe, model=None) -> str:
     if model is None:
         torch.manual_seed(recipe.seed)
         model = open_clip.CLIP(**config)
-    dtype = dict(float16=torch.float16, float32=torch.float32)[recipe.save_dtype]
+    dtype = SAVE_DTYPES[recipe.save_dtype]
     save_file({k: v.to(dtype).contiguous() for k, v in model.state_dict().items()},
               osp.join(out_dir, TRAINED_CLIP_WEIGHTS))
     return out_dir
@@ -222,7 +222,6 @@ def class_prompts(recipe: TinyCLIPRecipe, rng: np.random.Generator) -> list[str]
 def train_tiny_clip(out_dir: str, recipe: Optional[TinyCLIPRecipe] = None) -> str:
     """Train the fixture and save it as an open_clip model config folder with a safetensors checkpoint."""
     import open_clip
-    from tqdm import tqdm
 
     recipe = recipe or TinyCLIPRecipe()
     torch.manual_seed(recipe.seed)
@@ -240,11 +239,10 @@ def train_tiny_clip(out_dir: str, recipe: Optional[TinyCLIPRecipe] = None) -> st
     largest = F.one_hot(areas.argmax(1), len(recipe.classes) - 1).float()
     num_classes = len(recipe.classes)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda i: min(1.0, (i + 1) / 50) * 0.5 * (1 + math.cos(math.pi * min(i, recipe.steps) / recipe.steps)))
+    sched = cosine_schedule(opt, recipe.steps, warmup=50)
     history: dict[str, list[float]] = dict(contrastive=[], classification=[], dense=[])
     model.train()
-    with tqdm(total=recipe.steps, desc='tiny CLIP', dynamic_ncols=True, mininterval=2.0) as bar:
+    with progress(recipe.steps, 'tiny CLIP') as bar:
         for _ in range(recipe.steps):
             idx = torch.randint(len(images), (recipe.batch_size,), generator=generator)
             x = normalize_images(images[idx])
@@ -267,11 +265,7 @@ def train_tiny_clip(out_dir: str, recipe: Optional[TinyCLIPRecipe] = None) -> st
                 dense = sum(-(targets * (r @ prompts.T / recipe.dense_temperature).log_softmax(-1)).sum(-1).mean()
                             for r in readouts) / len(readouts)
                 loss = loss + recipe.dense_loss_weight * dense
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
+            optimizer_step(opt, sched, loss, model.parameters())
             for key, value in dict(contrastive=contrastive, classification=classification, dense=dense).items():
                 history[key].append(float(value))
             bar.set_postfix({k: f'{np.mean(v[-20:]):.3f}' for k, v in history.items()})

@@ -29,7 +29,6 @@ up to floating-point differences; ``tools/train_tiny_sd.py`` runs it.
 from __future__ import annotations
 
 import json
-import math
 import os.path as osp
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence
@@ -43,6 +42,7 @@ from ..datasets.shapes import SHAPES_CLASSES, draw_shapes_sample
 from ..models.attention import AttentionHook, attention_hooks, spatial_shape
 from ..models.utils.prompts import pack_prompts
 from .tiny_models import write_stable_diffusion
+from .training_utils import SAVE_DTYPES, cosine_schedule, optimizer_step, progress
 
 CAPTION_PREFIXES = ('', 'a photo of ', 'a photograph of ', 'a picture of ')
 CAPTION_JOINERS = (' and ', ', ')
@@ -189,23 +189,13 @@ def self_attention_loss(probs: Tensor, labels: Tensor, num_classes: int, latent_
 
 
 # Training ------------------------------------------------------------------------------------------
-def _progress(total: int, desc: str):
-    from tqdm import tqdm
-    return tqdm(total=total, desc=desc, dynamic_ncols=True, mininterval=2.0)
-
-
-def _cosine(optimizer, steps: int, warmup: int = 20):
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda i: min(1.0, (i + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(i, steps) / steps)))
-
-
 def train_vae(vae, images: Tensor, recipe: TinySDRecipe, generator: torch.Generator) -> list[float]:
     """Reconstruction (L1 + MSE) + KL; returns the losses."""
     vae.train().requires_grad_(True)
     opt = torch.optim.AdamW(vae.parameters(), lr=recipe.vae_lr, weight_decay=0.0)
-    sched = _cosine(opt, recipe.vae_steps)
+    sched = cosine_schedule(opt, recipe.vae_steps)
     losses = []
-    with _progress(recipe.vae_steps, 'VAE') as bar:
+    with progress(recipe.vae_steps, 'VAE') as bar:
         for _ in range(recipe.vae_steps):
             idx = torch.randint(len(images), (recipe.vae_batch,), generator=generator)
             x = images[idx]
@@ -244,13 +234,13 @@ def train_unet(unet, text_encoder, scheduler, latents: tuple[Tensor, Tensor], la
     text_encoder.train().requires_grad_(True)
     opt = torch.optim.AdamW([dict(params=unet.parameters(), lr=recipe.unet_lr),
                              dict(params=text_encoder.parameters(), lr=recipe.text_lr)], weight_decay=0.0)
-    sched = _cosine(opt, recipe.unet_steps)
+    sched = cosine_schedule(opt, recipe.unet_steps)
     cross = AttentionCollector(recipe.cross_attn_layers, 'scores')
     self_attn = AttentionCollector(recipe.self_attn_layers, 'probs')
     abar = scheduler.alphas_cumprod.float()
     mean, std = latents
     history: dict[str, list[float]] = dict(ddpm=[], attention=[], self_attention=[])
-    with attention_hooks(unet, [cross, self_attn]), _progress(recipe.unet_steps, 'UNet + text encoder') as bar:
+    with attention_hooks(unet, [cross, self_attn]), progress(recipe.unet_steps, 'UNet + text encoder') as bar:
         for _ in range(recipe.unet_steps):
             idx = torch.randint(len(mean), (recipe.batch_size,), generator=generator)
             x0 = (mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=generator)) * scaling_factor
@@ -265,11 +255,7 @@ def train_unet(unet, text_encoder, scheduler, latents: tuple[Tensor, Tensor], la
             sa = sum(self_attention_loss(p, labels[idx], len(recipe.classes), hw, abar[t])
                      for p in self_attn.maps.values()) / len(self_attn.maps)
             loss = ddpm + recipe.attention_loss_weight * attn + recipe.self_attention_loss_weight * sa
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(list(unet.parameters()) + list(text_encoder.parameters()), 1.0)
-            opt.step()
-            sched.step()
+            optimizer_step(opt, sched, loss, list(unet.parameters()) + list(text_encoder.parameters()))
             history['ddpm'].append(ddpm.item())
             history['attention'].append(attn.item())
             history['self_attention'].append(sa.item())
@@ -304,7 +290,7 @@ def train_tiny_stable_diffusion(out_dir: str, recipe: Optional[TinySDRecipe] = N
     vae.register_to_config(scaling_factor=scaling)
     history = train_unet(unet, text_encoder, scheduler, (mean, std), labels, input_ids, token_class, scaling,
                          recipe, generator)
-    dtype = dict(float16=torch.float16, float32=torch.float32)[recipe.save_dtype]
+    dtype = SAVE_DTYPES[recipe.save_dtype]
     for name, model in dict(vae=vae, unet=unet, text_encoder=text_encoder).items():
         model.to(dtype).save_pretrained(osp.join(out_dir, name), safe_serialization=True)
     summary = dict(recipe=asdict(recipe), scaling_factor=scaling,
