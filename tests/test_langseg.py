@@ -64,7 +64,7 @@ def test_kl_merging_recovers_planted_groups():
     assert len(merge_attention(sa, anchor_grid(4, (8, 8)), [1e-6])) == 16  # nothing merges below ~0
 
 
-@pytest.mark.parametrize('normalization', ['none', 'dhillon'])
+@pytest.mark.parametrize('normalization', ['none', 'dhillon', 'normalized'])
 def test_spectral_clusters_recover_block_diagonal_blocks(normalization):
     groups = [list(range(0, 10)), list(range(10, 30)), list(range(30, 36))]
     for svd in ('full', 'lowrank'):
@@ -77,22 +77,23 @@ def test_spectral_clusters_recover_block_diagonal_blocks(normalization):
         assert ids.unique().numel() == 3
 
 
-@pytest.mark.parametrize('normalization', ['none', 'dhillon'])
+@pytest.mark.parametrize('normalization', ['none', 'dhillon', 'normalized'])
 def test_spectral_embedding_equals_an_independent_eigendecomposition(normalization):
     """The vectors equal those of an independent float64 computation: the eigenvectors of B B^T (B = SA, or
-    D1^-1/2 SA D2^-1/2 for Dhillon, the trivial first one skipped and the rest scaled by D1^-1/2), up to sign;
+    D1^-1/2 SA D2^-1/2 scaled back by D1^-1/2, with the trivial first one skipped for Dhillon and kept as the
+    report's code keeps it), up to sign;
     and the clusters are k-means' on those vectors. SA's rows and columns carry different mass, so a
     normalisation by one side only, or a missing final scaling, gives other vectors."""
     from mmseg_trainfree.models.segmentors.langseg import spectral_embedding
     from mmseg_trainfree.models.utils.clustering import kmeans
     rng = np.random.default_rng(5)
     sa = rng.random((40, 40)) ** 4 * rng.random(40)[None] * rng.random(40)[:, None]  # rows and columns of unequal mass
-    b = sa / np.sqrt(sa.sum(1))[:, None] / np.sqrt(sa.sum(0))[None] if normalization == 'dhillon' else sa
+    b = sa / np.sqrt(sa.sum(1))[:, None] / np.sqrt(sa.sum(0))[None] if normalization != 'none' else sa
     values, vectors = np.linalg.eigh(b @ b.T)
     vectors = vectors[:, np.argsort(values)[::-1]]
     skip = int(normalization == 'dhillon')
     expected = vectors[:, skip:skip + 4]
-    if skip:
+    if normalization != 'none':
         expected = expected / np.sqrt(sa.sum(1))[:, None]
     ours = spectral_embedding(torch.from_numpy(sa).float(), 4, normalization=normalization).double().numpy()
     signs = np.sign((ours * expected).sum(0))
@@ -164,8 +165,12 @@ def test_gem_cross_attention_and_voc_background(tiny_clip):
         hand = (torch.einsum('ehw,ce->chw', z, y) / 0.1).softmax(0)
         logits = model.inference(x, [{}])
     assert torch.allclose(ca[0, 1:], hand, atol=1e-5)
-    assert torch.allclose(ca[0, 0], 1 - hand.max(0)[0] - 0.8, atol=1e-5)
+    unclamped = 1 - hand.max(0)[0] - 0.8  # negative everywhere with 3 prompted classes
+    assert (unclamped < 0).all() and torch.equal(ca[0, 0], torch.zeros_like(ca[0, 0]))  # the report's code floors it
     assert logits.shape == (1, 4, 40, 48)
+    model.background_clamp = False  # the report's text
+    with torch.no_grad():
+        assert torch.allclose(model.clip_cross_attention(x)[0, 0], unclamped, atol=1e-5)
 
 
 def test_agggem_is_the_self_attention_product(tiny_sd, tiny_clip):

@@ -61,3 +61,26 @@ def test_background_score_sweep_is_one_pass_and_equals_each_run(tmp_path, capsys
     with pytest.raises(ValueError, match='no background class'):
         load_tool('sweep').main([config, '--field', 'model.background_score', '--values', '0.5',
                                  '--cfg-options', *options, 'model.background_index=None'])
+
+
+def test_background_sweep_scores_a_predicted_absent_class_as_mmseg_does():
+    """A class predicted but absent from the labels has IoU 0 in mmseg's IoUMetric (its union is not empty), not
+    NaN: the sweep must agree, or it picks another best value than tools/test.py would score."""
+    import torch
+    from mmseg.evaluation import IoUMetric
+
+    from mmseg_trainfree.evaluation.background_sweep import BackgroundScoreSweepMetric
+    label = torch.tensor([[0, 0, 1, 1]] * 4)
+    logits = torch.zeros(3, 4, 4)
+    logits[1, :, 2:] = 0.9  # class 1 right where it is
+    logits[2, 0, :2] = 0.8  # class 2 predicted on background pixels, never labelled
+    sample = dict(seg_logits=dict(data=logits), gt_sem_seg=dict(data=label[None]))
+    sweep = BackgroundScoreSweepMetric(values=[0.5])
+    sweep.process({}, [sample])
+    reference = IoUMetric(iou_metrics=['mIoU'])
+    reference.dataset_meta = dict(classes=('background', 'a', 'b'))
+    swept = logits.clone()
+    swept[0] = 0.5
+    reference.process({}, [dict(sample, pred_sem_seg=dict(data=swept.argmax(0)[None]))])
+    expected = reference.compute_metrics(reference.results)['mIoU']
+    assert sweep.compute_metrics(sweep.results)['mIoU'] == pytest.approx(expected, abs=0.01) == (6 / 8 + 1 + 0) / 3 * 100

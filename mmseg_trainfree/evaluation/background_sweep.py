@@ -48,7 +48,8 @@ class BackgroundScoreSweepMetric(BaseMetric):
     def compute_metrics(self, results: list) -> dict:
         total = torch.stack(results).sum(0).double()  # (values, 4, classes)
         inter, union, label = total[:, 0], total[:, 1], total[:, 3]
-        iou = torch.where(label > 0, inter / union.clamp(min=1), torch.full_like(inter, float('nan')))
+        # as mmseg's IoUMetric: a class absent from the labels but predicted has IoU 0; NaN only with no union
+        iou = torch.where(union > 0, inter / union.clamp(min=1), torch.full_like(inter, float('nan')))
         miou = [float(torch.nanmean(row)) * 100 for row in iou]
         acc = [float(inter[i].sum() / label[i].sum().clamp(min=1)) * 100 for i in range(len(self.values))]
         best = max(range(len(self.values)), key=lambda i: miou[i])

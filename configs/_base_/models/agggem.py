@@ -9,6 +9,7 @@ model = dict(
     temperature=0.01,
     background_index=None,
     background_offset=0.8,
+    background_clamp=True,  # BG floored at 0 as the report's code does (exp_utils.get_voc2012_probs)
     class_groups=None,
     image_size=(512, 512),  # SD's native resolution
     timestep=100,  # noised to t = 100 (report Sec. 3.3)

@@ -10,6 +10,7 @@ model = dict(
     temperature=0.01,  # s; 0.1 for VOC (the dataset configs set it)
     background_index=None,
     background_offset=0.8,  # VOC: BG = 1 - max_c CA - 0.8
+    background_clamp=True,  # BG floored at 0 as the report's code does (exp_utils.get_voc2012_probs)
     class_groups=None,  # COCO-Stuff: 171 names predicted, scored as 27 classes
     test_cfg=dict(mode='whole'),
 )

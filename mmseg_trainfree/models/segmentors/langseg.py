@@ -33,23 +33,24 @@ def cluster_scores(clusters: Tensor, cross: Tensor) -> Tensor:
 
 
 SVD_SOLVERS = ('full', 'lowrank')
-SVD_NORMALIZATIONS = ('none', 'dhillon')
+SVD_NORMALIZATIONS = ('normalized', 'dhillon', 'none')
 
 
 def spectral_embedding(self_attention: Tensor, num_vectors: int, seed: int = 0, svd: str = 'full',
-                       normalization: str = 'none') -> Tensor:
+                       normalization: str = 'normalized') -> Tensor:
     """SpecClust's pixel embedding (N, ``num_vectors``): left singular vectors of one (N, N) self-attention SA.
 
-    ``normalization='none'``: the first vectors of SA itself (the report's text). ``'dhillon'``: Dhillon's
-    bipartite spectral co-clustering, which the report cites: the SVD of D1^-1/2 SA D2^-1/2 (D1, D2 the row and
-    column sums), the trivial first vector skipped, the next ``num_vectors`` scaled by D1^-1/2 (the pixels are
-    the rows: queries; Dhillon uses ceil(log2 k) of them). ``svd='lowrank'`` computes only the leading vectors
-    (randomised, seeded)."""
+    ``normalization='normalized'`` (the report's code, ``diffusion_seg.run_specclust_torch``, which made its
+    numbers): the SVD of D1^-1/2 SA D2^-1/2 (D1, D2 the row and column sums), the first ``num_vectors`` (the
+    trivial one included) scaled by D1^-1/2. ``'dhillon'``: Dhillon's bipartite spectral co-clustering, which the
+    report cites: the same SVD, the trivial first vector skipped, the next ``num_vectors`` scaled by D1^-1/2 (the
+    pixels are the rows: queries; Dhillon uses ceil(log2 k) of them). ``'none'``: the first vectors of SA itself
+    (the report's text). ``svd='lowrank'`` computes only the leading vectors (randomised, seeded)."""
     if normalization not in SVD_NORMALIZATIONS:
         raise ValueError(f'normalization must be one of {SVD_NORMALIZATIONS}, got {normalization!r}')
     a = self_attention.float()
-    skip = int(normalization == 'dhillon')
-    if skip:
+    scaled, skip = normalization != 'none', int(normalization == 'dhillon')
+    if scaled:
         row, col = a.sum(1).clamp_min(1e-12).rsqrt(), a.sum(0).clamp_min(1e-12).rsqrt()
         a = a * row[:, None] * col[None]
     wanted = num_vectors + skip
@@ -61,11 +62,11 @@ def spectral_embedding(self_attention: Tensor, num_vectors: int, seed: int = 0, 
         u = torch.linalg.svd(a)[0][:, skip:wanted]
     else:
         raise ValueError(f'svd must be one of {SVD_SOLVERS}, got {svd!r}')
-    return u * row[:, None] if skip else u
+    return u * row[:, None] if scaled else u
 
 
 def spectral_clusters(self_attention: Tensor, num_vectors: int, num_clusters: int, seed: int = 0,
-                      iters: int = 50, svd: str = 'full', normalization: str = 'none') -> Tensor:
+                      iters: int = 50, svd: str = 'full', normalization: str = 'normalized') -> Tensor:
     """SpecClust: k-means (seeded) into ``num_clusters`` on :func:`spectral_embedding`; cluster ids (N,)."""
     return kmeans(spectral_embedding(self_attention, num_vectors, seed, svd, normalization), num_clusters, iters,
                   seed)[0]
@@ -73,15 +74,17 @@ def spectral_clusters(self_attention: Tensor, num_vectors: int, num_clusters: in
 
 class CLIPCrossAttention(TextClassifier):
     """GEM's patch-text cross-attention CA_CLIP = softmax(z y^T / s) (report Sec. 3.3) and the VOC background
-    BG = 1 - max_c CA - offset. Mixed into the report's segmentors."""
+    BG = max(1 - max_c CA - offset, 0). Mixed into the report's segmentors."""
 
     def _init_clip(self, clip: dict, templates: Sequence[str], temperature: float, background_index: Optional[int],
-                   background_offset: float, class_groups: Optional[ClassGroups]) -> None:
+                   background_offset: float, class_groups: Optional[ClassGroups], background_clamp: bool = True
+                   ) -> None:
         if temperature <= 0:
             raise ValueError(f'temperature must be positive, got {temperature}')
         self.clip = MODELS.build(clip)
         self.templates, self.temperature = list(templates), float(temperature)
         self.background_index, self.background_offset = background_index, float(background_offset)
+        self.background_clamp = bool(background_clamp)
         self.set_class_groups(class_groups)
 
     def embedded_classes(self) -> list[int]:
@@ -96,6 +99,8 @@ class CLIPCrossAttention(TextClassifier):
         if self.background_index is None:
             return ca
         background = 1 - ca.max(1, keepdim=True)[0] - self.background_offset
+        if self.background_clamp:  # the report's code (exp_utils.get_voc2012_probs) floors it at 0
+            background = background.clamp_min(0)
         return torch.cat([ca[:, :self.background_index], background, ca[:, self.background_index:]], 1)
 
 
@@ -105,6 +110,8 @@ _CLIP_DOC = '''
         temperature: s of CA_CLIP = softmax(z y^T / s) (report: 0.01; 0.1 for VOC).
         background_index / background_offset: the class scored BG = 1 - max_c CA - offset instead of prompted
             (report, VOC: offset 0.8); None: every class is prompted.
+        background_clamp: BG floored at 0, as the report's code does (its VOC numbers); False: the report's text,
+            where negative BG values enter AggGEM's product and the cluster means.
         class_groups: predict over the vocabulary (fine classes), score over coarse ones: a coarse id per fine
             class, or 'package.module:TABLE' (COCO-Stuff: 171 names -> 27 classes).'''
 
@@ -118,9 +125,11 @@ class GEM(CLIPCrossAttention, TrainingFreeSegmentor):
     def __init__(self, clip: dict, data_preprocessor: Optional[dict] = None, class_names=None,
                  templates: Sequence[str] = ('a photo of a {}.',), temperature: float = 0.01,
                  background_index: Optional[int] = None, background_offset: float = 0.8,
-                 class_groups: Optional[ClassGroups] = None, test_cfg: Optional[dict] = None, init_cfg=None):
+                 class_groups: Optional[ClassGroups] = None, background_clamp: bool = True,
+                 test_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(data_preprocessor, class_names, test_cfg, init_cfg)
-        self._init_clip(clip, templates, temperature, background_index, background_offset, class_groups)
+        self._init_clip(clip, templates, temperature, background_index, background_offset, class_groups,
+                        background_clamp)
         self.freeze()
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
@@ -136,10 +145,12 @@ class _SDSelfAttentionSegmentor(CLIPCrossAttention, DiffusionFeatureSegmentor):
                  background_index: Optional[int] = None, background_offset: float = 0.8,
                  class_groups: Optional[ClassGroups] = None, image_size: Optional[Sequence[int]] = (512, 512),
                  timestep: int = 100, add_noise: bool = True, seed: int = 0, prompt: str = '',
-                 self_attn_layers: str | Sequence[str] = '*attn1', test_cfg: Optional[dict] = None, init_cfg=None):
+                 self_attn_layers: str | Sequence[str] = '*attn1', background_clamp: bool = True,
+                 test_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed, (),
                          test_cfg, init_cfg)
-        self._init_clip(clip, templates, temperature, background_index, background_offset, class_groups)
+        self._init_clip(clip, templates, temperature, background_index, background_offset, class_groups,
+                        background_clamp)
         self.prompt, self.self_attn_layers = prompt, self_attn_layers
         self.freeze()
 
@@ -202,11 +213,12 @@ class SpecClust(DiffSegClust):
     Args:''' + _CLIP_DOC + _SD_DOC + '''
         num_vectors / num_clusters / kmeans_iters: the SVD and k-means settings.
         svd: 'full' (exact, the report's) or 'lowrank' (randomised, only the leading vectors; faster on CPU).
-        normalization: 'none' (default: the report's text, "the first few left singular vectors" of SA) or
-            'dhillon' (the bipartite co-clustering it cites: D1^-1/2 SA D2^-1/2, trivial vector skipped).'''
+        normalization: 'normalized' (default: the report's code, D1^-1/2 SA D2^-1/2, its first vectors scaled by
+            D1^-1/2), 'dhillon' (the bipartite co-clustering the report cites: the trivial vector skipped) or
+            'none' (the report's text, "the first few left singular vectors" of SA).'''
 
     def __init__(self, *args, num_vectors: int = 20, num_clusters: int = 20, kmeans_iters: int = 50,
-                 svd: str = 'full', normalization: str = 'none', **kwargs):
+                 svd: str = 'full', normalization: str = 'normalized', **kwargs):
         if svd not in SVD_SOLVERS:
             raise ValueError(f'SpecClust.svd must be one of {SVD_SOLVERS}, got {svd!r}')
         if normalization not in SVD_NORMALIZATIONS:
