@@ -9,7 +9,7 @@ model = dict(
     seed=0,
     prompt_prefix='',
     prompt_joiner=' and ',  # "c1 and c2 and ..." as in the official code
-    # Internal features f (Eq. 3): raw up-block outputs at latent/1, /2, /4 (8, 16, 32 for 512 inputs).
+    # Internal features f (Eq. 3): raw up-block outputs at latent/8, /4, /2 (8, 16, 32 for 512 inputs).
     # The paper's 1024-d features come from ODISE's trained projections; we stay training-free.
     feature_layers=['up_blocks.0.resnets.2', 'up_blocks.1.attentions.2', 'up_blocks.2.attentions.2'],
     # Cross-attention of the 16x16 and 8x8 layers (Table 5's best): 2 down + 3 up at 16, mid at 8.

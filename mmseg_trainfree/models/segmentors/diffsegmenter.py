@@ -21,7 +21,7 @@ from .maskdiffusion import merge_synonyms, normalize_maps
 
 
 def normalized_levels(maps: Sequence[Tensor], size: tuple[int, int]) -> Tensor:
-    """The terms of Eq. 2 before their weights: minmax(up(A_l)) per resolution, (E, L, h, w); ``maps`` are
+    """The terms of Eq. 5 (fusion) before their weights: minmax(up(A_l)) per resolution, (E, L, h, w); ``maps`` are
     (E, h_l, w_l), coarsest first. :meth:`DiffSegmenter.fuse_levels` weighs and sums them."""
     return torch.stack([normalize_maps(F.interpolate(m[:, None], size, mode='bilinear', align_corners=False),
                                        'minmax')[:, 0] for m in maps], 1)
@@ -73,7 +73,7 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
         if prompt_template.count('{}') != 1:
             raise ValueError(f"prompt_template needs exactly one '{{}}' slot, got {prompt_template!r}")
         if abs(sum(fusion_weights) - 1) > 1e-6:
-            raise ValueError(f'fusion_weights must sum to 1 (Eq. 2), got {list(fusion_weights)}')
+            raise ValueError(f'fusion_weights must sum to 1 (Eq. 5), got {list(fusion_weights)}')
         if max_batch < 1:
             raise ValueError(f'max_batch must be >= 1, got {max_batch}')
         timesteps = [int(t) for t in timestep] if isinstance(timestep, (list, tuple)) else [int(timestep)]
@@ -182,7 +182,7 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
     # Score maps
     def entry_level_maps(self, latents: Tensor, timestep: int, text: Tensor, spans: list[list[int]]) -> Tensor:
         """Per prompt entry and attention resolution (coarsest first), the min-max normalised cross-attention map
-        upsampled to the finest grid, times the self-attention when it refines (Eq. 2-3 before the fusion
+        upsampled to the finest grid, times the self-attention when it refines (Eq. 5 and 7 before the fusion
         weights: A_self vec(sum_l w_l M_l) = sum_l w_l A_self vec(M_l)): (E, L, h, w) for one image's latent
         (1, 4, h, w) at ``timestep``."""
         key_index = torch.tensor(sorted({t for s in spans for t in s}))
@@ -208,12 +208,12 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
                                   for nq in levels], finest)
         if accumulator is None:
             return maps
-        sa = accumulator.mean  # Eq. 3's product, per resolution: A_self vec(M_l)
+        sa = accumulator.mean  # Eq. 6's A_self; Eq. 7's product, per resolution: A_self vec(M_l)
         return torch.bmm(sa, maps.flatten(2).transpose(1, 2).to(sa)).transpose(1, 2).reshape(maps.shape).float()
 
     def fuse_levels(self, level_maps: Tensor) -> Tensor:
-        """(E, L, h, w) -> (E, h, w): sum_l w_l of the level maps (Eq. 2), min-max normalised when they carry
-        the self-attention refinement (Eq. 3)."""
+        """(E, L, h, w) -> (E, h, w): sum_l w_l of the level maps (Eq. 5), min-max normalised when they carry
+        the self-attention refinement (Eq. 7)."""
         if level_maps.shape[1] != len(self.fusion_weights):
             raise ValueError(f'{level_maps.shape[1]} attention resolutions but {len(self.fusion_weights)} fusion '
                              'weights')
