@@ -104,6 +104,43 @@ def test_spectral_embedding_equals_an_independent_eigendecomposition(normalizati
         spectral_clusters(torch.from_numpy(sa).float(), 2, 2, normalization='ncut')
 
 
+def test_proposal_refinement_is_kmeans_from_the_proposals():
+    """DiffSeg's refinement (the report's code calls DiffSeg with refine=True): Lloyd's k-means on SA's rows started
+    from the merged proposals, computed here independently in numpy; a proposal whose cluster empties is dropped."""
+    from mmseg_trainfree.models.utils.attention_merging import refine_proposals
+    sa = planted_attention([list(range(0, 12)), list(range(12, 30)), list(range(30, 36))], 36, noise=0.3, seed=2)
+    start = torch.stack([sa[:20].mean(0), sa[20:].mean(0), sa[5] * 0 + 10])  # mixed groups, and a far centre
+    x, centres = sa.double().numpy(), start.double().numpy()
+    labels = None
+    for _ in range(300):
+        new = ((x[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
+        if labels is not None and (new == labels).all():
+            break
+        labels = new
+        centres = np.stack([x[labels == k].mean(0) if (labels == k).any() else centres[k] for k in range(3)])
+    expected = np.stack([x[labels == k].mean(0) for k in range(3) if (labels == k).any()])
+    refined = refine_proposals(sa, start)
+    assert refined.shape == (2, 36) and np.allclose(refined.double().numpy(), expected, atol=1e-6)
+    assert not torch.allclose(refined, start[:2], atol=1e-3)  # the refinement moved the proposals
+
+
+def test_diffsegclust_refines_as_the_reports_code_by_default(tiny_sd, tiny_clip):
+    from mmengine.config import Config
+    from conftest import REPO
+    cfg = Config.fromfile(f'{REPO}/configs/diffsegclust_voc.py')
+    assert cfg.model.refine is True and cfg.model.upsample_mode == 'bicubic'
+    model = MODELS.build(dict(type='DiffSegClust', backbone=sd(tiny_sd), clip=gem_clip(tiny_clip), class_names=CLASSES,
+                              image_size=(64, 64), num_points=4, kl_threshold=[0.1] * 3, data_preprocessor=PRE))
+    assert model.refine and model.upsample_mode == 'bicubic'
+    sa = planted_attention([list(range(0, 30)), list(range(30, 64))], 64, noise=0.2, seed=4)
+    plain = model.clusters(sa, (8, 8), (8, 8))
+    model.refine = False
+    assert plain.shape == (8, 8) and not torch.equal(plain, model.clusters(sa, (8, 8), (8, 8)))
+    with pytest.raises(ValueError, match='upsample_mode'):
+        MODELS.build(dict(type='DiffSegClust', backbone=sd(tiny_sd), clip=gem_clip(tiny_clip), class_names=CLASSES,
+                          upsample_mode='nearest', data_preprocessor=PRE))
+
+
 def test_self_attention_aggregation_equals_a_hand_computation():
     """Two resolutions on a 4 x 4 latent: fine maps as they are, 2 x 2 maps with keys upsampled and
     renormalised and queries repeated, weighted 4:2 / 6."""

@@ -13,7 +13,7 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from ...registry import MODELS
-from ..utils.attention_merging import anchor_grid, merge_attention
+from ..utils.attention_merging import anchor_grid, merge_attention, refine_proposals
 from ..utils.class_groups import ClassGroups
 from ..utils.clustering import kmeans
 from ..utils.sd_attention import sd_attention
@@ -180,21 +180,34 @@ class AggGEM(_SDSelfAttentionSegmentor):
 @MODELS.register_module()
 class DiffSegClust(_SDSelfAttentionSegmentor):
     __doc__ = '''Method 3a (DiffSegClust): DiffSeg's KL merging of SA (anchor grid, ``kl_threshold`` per
-    iteration: report 0.8 x 3, t = 100) gives clusters at the input size (proposals upsampled bilinearly,
-    argmax); each cluster takes the class of its highest mean CA_CLIP score (CA upsampled to the input size).
+    iteration: report 0.8 x 3, t = 100), refined by k-means on SA's rows started from the merged proposals, gives
+    clusters at the input size (proposals upsampled bicubically with antialiasing, argmax), as the report's code
+    calls DiffSeg (``refine=True``); each cluster takes the class of its highest mean CA_CLIP score (CA upsampled
+    to the input size).
 
     Args:''' + _CLIP_DOC + _SD_DOC + '''
-        num_points: anchors per side (DiffSeg: 16). kl_threshold: one per merging iteration.'''
+        num_points: anchors per side (DiffSeg: 16). kl_threshold: one per merging iteration.
+        refine: DiffSeg's k-means refinement of the proposals (the report's code: True).
+        upsample_mode: how the proposals reach the input size before the argmax: 'bicubic' (antialiased, the
+            report's code) or 'bilinear'.'''
 
-    def __init__(self, *args, num_points: int = 16, kl_threshold: Sequence[float] = (0.8, 0.8, 0.8), **kwargs):
+    def __init__(self, *args, num_points: int = 16, kl_threshold: Sequence[float] = (0.8, 0.8, 0.8),
+                 refine: bool = True, upsample_mode: str = 'bicubic', **kwargs):
         require_whole_mode(kwargs.get('test_cfg'), f'{type(self).__name__} clusters each input on its own')
+        if upsample_mode not in ('bicubic', 'bilinear'):
+            raise ValueError(f"{type(self).__name__}.upsample_mode must be 'bicubic' or 'bilinear', got "
+                             f'{upsample_mode!r}')
         super().__init__(*args, **kwargs)
         self.num_points, self.kl_threshold = int(num_points), [float(t) for t in kl_threshold]
+        self.refine, self.upsample_mode = bool(refine), upsample_mode
 
     def clusters(self, sa: Tensor, hw: tuple[int, int], size: tuple[int, int]) -> Tensor:
         """Cluster ids (H, W) at ``size`` from one image's SA (N, N)."""
         proposals = merge_attention(sa, anchor_grid(self.num_points, hw).to(sa.device), self.kl_threshold)
-        up = F.interpolate(proposals.view(1, -1, *hw), size, mode='bilinear', align_corners=False)[0]
+        if self.refine:
+            proposals = refine_proposals(sa, proposals)
+        up = F.interpolate(proposals.view(1, -1, *hw).float(), size, mode=self.upsample_mode, align_corners=False,
+                           antialias=self.upsample_mode == 'bicubic')[0]
         return up.argmax(0)
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:

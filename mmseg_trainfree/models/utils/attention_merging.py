@@ -86,3 +86,22 @@ def merge_attention(attention: Tensor, anchors: Tensor, thresholds: Sequence[flo
             groups.append(proposals[members.to(proposals.device)].mean(0))
         proposals = torch.stack(groups)
     return proposals
+
+
+def refine_proposals(attention: Tensor, proposals: Tensor, max_iter: int = 300) -> Tensor:
+    """DiffSeg's optional k-means refinement (its ``refine=True``, which the language-based segmentation report's
+    code uses): Lloyd's k-means on the rows of one (N, N) attention, started from the (K, N) merged proposals,
+    until no assignment changes; returns the mean map of each non-empty cluster (K', N), in cluster order."""
+    x = attention.float()
+    centres = proposals.float().clone()
+    labels = None
+    for _ in range(max_iter):
+        new = torch.cdist(x, centres).argmin(1)
+        if labels is not None and torch.equal(new, labels):
+            break
+        labels = new
+        for k in range(len(centres)):
+            members = labels == k
+            if members.any():
+                centres[k] = x[members].mean(0)
+    return torch.stack([x[labels == k].mean(0) for k in range(len(centres)) if (labels == k).any()])
