@@ -23,9 +23,9 @@ SPLIT = dict(num_images=12, size=(128, 128), seed=1000)  # the trained models sa
 MEASURED = {
     'maskclip_shapes.py': (66.0, 83.04, 6.06),
     'gem_shapes.py': (66.0, 83.15, 9.17),
-    'agggem_shapes.py': (65.0, 80.99, 2.86),
-    'diffsegclust_shapes.py': (50.0, 62.92, 2.86),
-    'specclust_shapes.py': (60.0, 75.85, 4.46),
+    'agggem_shapes.py': (67.0, 83.61, 2.86),
+    'diffsegclust_shapes.py': (50.0, 63.15, 2.86),
+    'specclust_shapes.py': (60.0, 74.82, 4.57),
     'maskclip_emerdiff_shapes.py': (32.0, 39.75, 5.98),
     'diffsegmenter_shapes_blip.py': (69.0, 86.19, 10.45),  # BLIP prompts + the category filter, end to end
 }

@@ -215,7 +215,7 @@ def test_agggem_is_the_self_attention_product(tiny_sd, tiny_clip):
                               background_index=0, image_size=(64, 64), data_preprocessor=PRE))
     x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
     with torch.no_grad():
-        sa, hw = model.self_attention(x, model.prompt, model.self_attn_layers)
+        sa, hw = model.self_attention(x, model.prompt, model.self_attn_layers, model.self_attn_weighting)
         ca = F.interpolate(model.clip_cross_attention(x), hw, mode='bilinear', align_corners=False)[0].flatten(1)
         out = model.encode_decode(x, [{}])
     assert hw == (8, 8) and torch.allclose(sa.sum(-1), torch.ones(1, 64), atol=1e-5)
@@ -294,3 +294,54 @@ def test_diffseg_segments_are_its_prediction(tiny_sd):
     with pytest.raises(ValueError, match='slide'):
         MODELS.build(dict(type='DiffSeg', backbone=sd(tiny_sd), test_cfg=dict(mode='slide', crop_size=(8, 8),
                                                                                stride=(4, 4))))
+
+
+def test_per_layer_weighting_weighs_each_layer_by_its_side():
+    """The report's code weighs each of SD's 16 self-attention layers by its side (8 / 568 for the one 8 x 8 layer),
+    not each resolution's mean (8 / 120): with 5 layers at 4 x 4 and 1 at 2 x 2, 4 * 5 : 2 * 1."""
+    fine = torch.rand(1, 16, 16).softmax(-1)
+    coarse = torch.rand(1, 4, 4).softmax(-1)
+    per_layer = aggregate_self_attention({16: fine, 4: coarse}, (4, 4), layer_counts={16: 5, 4: 1})
+    up = F.interpolate(coarse.view(4, 1, 2, 2), (4, 4), mode='bilinear', align_corners=False).view(4, 16)
+    up = up / up.sum(1, keepdim=True)
+    parent = torch.tensor([(y // 2) * 2 + x // 2 for y in range(4) for x in range(4)])
+    assert torch.allclose(per_layer[0], 20 / 22 * fine[0] + 2 / 22 * up[parent], atol=1e-6)
+
+
+def test_the_reports_methods_weigh_self_attention_per_layer(tiny_sd, tiny_clip):
+    """AggGEM / DiffSegClust / SpecClust / AggSD default to the code's per-layer weights; the SA they read equals the
+    per-layer aggregation of the layers' recorded maps, and differs from DiffSeg's per-resolution one."""
+    from mmseg_trainfree.models.attention import AttentionRecorder, attention_hooks
+    from mmseg_trainfree.models.utils.sd_attention import sd_attention
+    model = MODELS.build(dict(type='AggGEM', backbone=sd(tiny_sd), clip=gem_clip(tiny_clip), class_names=CLASSES,
+                              image_size=(64, 64), data_preprocessor=PRE))
+    assert model.self_attn_weighting == 'per_layer'
+    from conftest import REPO
+    from mmengine.config import Config
+    for method in ('agggem', 'diffsegclust', 'specclust', 'aggsd'):
+        assert Config.fromfile(f'{REPO}/configs/{method}_voc.py').model.self_attn_weighting == 'per_layer'
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    with torch.no_grad():
+        sa, hw = model.self_attention(x, '', '*attn1', 'per_layer')
+        latents = model.noisy_latents(model.resize_input(x))
+        text = model.backbone.encode_prompts([''])
+        recorder = AttentionRecorder('*attn1', 'probs', head_mean=True)
+        with attention_hooks(model.backbone.unet, [recorder]):
+            model.backbone.unet_forward(latents, model.timestep, text)
+        per_resolution = sd_attention(model.backbone, latents, model.timestep, text, '*attn1')[0]
+    maps = [m[0].float() for m in recorder['probs'].values()]
+    sides = [int(m.shape[1] ** 0.5) for m in maps]
+    total = sum(sides)
+    expected = 0
+    for m, side in zip(maps, sides):
+        n = m.shape[1]
+        up = F.interpolate(m[0].view(n, 1, side, side), hw, mode='bilinear', align_corners=False).view(n, -1)
+        up = up / up.sum(1, keepdim=True)
+        parent = torch.tensor([(y * side // hw[0]) * side + x * side // hw[1]
+                               for y in range(hw[0]) for x in range(hw[1])])
+        expected = expected + side / total * up[parent]
+    assert len(set(sides)) > 1 and torch.allclose(sa[0], expected, atol=1e-5)
+    assert not torch.allclose(sa, per_resolution, atol=1e-5)
+    with pytest.raises(ValueError, match='self_attn_weighting'):
+        MODELS.build(dict(type='AggGEM', backbone=sd(tiny_sd), clip=gem_clip(tiny_clip), class_names=CLASSES,
+                          self_attn_weighting='per_head', data_preprocessor=PRE))

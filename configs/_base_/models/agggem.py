@@ -16,6 +16,7 @@ model = dict(
     add_noise=True,
     seed=0,
     prompt='',  # SD's condition when only its self-attention is used: our choice, the report does not say
-    self_attn_layers='*attn1',  # all 16 self-attention layers, weighted 64:32:16:8
+    self_attn_layers='*attn1',  # all 16 self-attention layers
+    self_attn_weighting='per_layer',  # the report's code: each layer weighs its side (8 x 8: 8 / 568)
     test_cfg=dict(mode='whole'),
 )

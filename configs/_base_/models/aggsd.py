@@ -12,7 +12,8 @@ model = dict(
     timestep=100,
     add_noise=True,
     seed=0,
-    self_attn_layers='*attn1',
+    self_attn_layers='*attn1',  # all 16 self-attention layers
+    self_attn_weighting='per_layer',  # the report's code: each layer weighs its side (8 x 8: 8 / 568)
     cross_attn_layers='*attn2',
     test_cfg=dict(mode='whole'),
 )

@@ -47,6 +47,11 @@ class AttentionAccumulator(AttentionHook):
                 for shape in sorted(self.totals, key=lambda s: -s[1])}
 
     @property
+    def layer_counts(self) -> dict[int, int]:
+        """{number of queries: how many layer calls of that resolution were summed}."""
+        return {shape[1]: count for shape, count in self.counts.items()}
+
+    @property
     def mean(self) -> Tensor:
         means = self.means
         if len(means) != 1:

@@ -61,20 +61,24 @@ class DiffusionFeatureSegmentor(TrainingFreeSegmentor):
             return latents
         return self.backbone.add_noise(latents, self.timestep, noise=self.seeded_noise(latents))
 
-    def self_attention(self, inputs: Tensor, prompt: str,
-                       layers: str | Sequence[str]) -> tuple[Tensor, tuple[int, int]]:
+    def self_attention(self, inputs: Tensor, prompt: str, layers: str | Sequence[str],
+                       weighting: str = 'per_resolution') -> tuple[Tensor, tuple[int, int]]:
         """SD self-attention of one pass on the (noised) latent with ``prompt``, aggregated over ``layers`` with
-        DiffSeg's weighting: (B, N, N) at the latent resolution, and that resolution (h, w). Cached per image
-        (``feature_cache``): what K, the merging thresholds and the protocol do not change."""
+        DiffSeg's weighting (or ``weighting='per_layer'``, the report's code): (B, N, N) at the latent resolution,
+        and that resolution (h, w). Cached per image (``feature_cache``): what K, the merging thresholds and the
+        protocol do not change."""
         size = self.model_input_size(*inputs.shape[2:])
 
         def compute(x: Tensor) -> dict[str, Tensor]:
             latents = self.noisy_latents(self.resize_input(x))
             text = self.backbone.encode_prompts([prompt]).expand(latents.shape[0], -1, -1)
-            return dict(self_attention=sd_attention(self.backbone, latents, self.timestep, text, layers)[0])
+            return dict(self_attention=sd_attention(self.backbone, latents, self.timestep, text, layers,
+                                                    self_weighting=weighting)[0])
 
         settings = dict(size=size, timestep=self.timestep, add_noise=self.add_noise, seed=self.seed, prompt=prompt,
                         layers=layers)
+        if weighting != 'per_resolution':  # entries cached before this option keep their keys
+            settings['weighting'] = weighting
         sa = self.cached_per_image('self_attention', inputs, settings, compute)['self_attention']
         f = self.backbone.latent_factor
         return sa, (size[0] // f, size[1] // f)

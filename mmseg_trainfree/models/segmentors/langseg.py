@@ -13,7 +13,7 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from ...registry import MODELS
-from ..utils.attention_merging import anchor_grid, merge_attention, refine_proposals
+from ..utils.attention_merging import SELF_ATTENTION_WEIGHTINGS, anchor_grid, merge_attention, refine_proposals
 from ..utils.class_groups import ClassGroups
 from ..utils.clustering import kmeans
 from ..utils.sd_attention import sd_attention
@@ -30,6 +30,12 @@ def cluster_scores(clusters: Tensor, cross: Tensor) -> Tensor:
     ids = clusters.flatten()
     means = mask_means(cross.flatten(1).T, ids, int(ids.max()) + 1)  # (K, C)
     return means[ids].T.reshape(cross.shape)
+
+
+def check_weighting(weighting: str, owner: str) -> str:
+    if weighting not in SELF_ATTENTION_WEIGHTINGS:
+        raise ValueError(f'{owner}.self_attn_weighting must be one of {SELF_ATTENTION_WEIGHTINGS}, got {weighting!r}')
+    return weighting
 
 
 SVD_SOLVERS = ('full', 'lowrank')
@@ -146,12 +152,13 @@ class _SDSelfAttentionSegmentor(CLIPCrossAttention, DiffusionFeatureSegmentor):
                  class_groups: Optional[ClassGroups] = None, image_size: Optional[Sequence[int]] = (512, 512),
                  timestep: int = 100, add_noise: bool = True, seed: int = 0, prompt: str = '',
                  self_attn_layers: str | Sequence[str] = '*attn1', background_clamp: bool = True,
-                 test_cfg: Optional[dict] = None, init_cfg=None):
+                 self_attn_weighting: str = 'per_layer', test_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed, (),
                          test_cfg, init_cfg)
         self._init_clip(clip, templates, temperature, background_index, background_offset, class_groups,
                         background_clamp)
         self.prompt, self.self_attn_layers = prompt, self_attn_layers
+        self.self_attn_weighting = check_weighting(self_attn_weighting, type(self).__name__)
         self.freeze()
 
 
@@ -159,7 +166,9 @@ _SD_DOC = '''
         backbone: the ``StableDiffusionBackbone`` (report: SD v1.5) whose self-attention SA is used.
         image_size / timestep / add_noise / seed: SD's input (512 x 512) and noise level (t = 100).
         prompt: SD's text condition for SA (our choice: the empty prompt; the report does not say).
-        self_attn_layers: the layers aggregated into SA (all 16, DiffSeg's weighting).'''
+        self_attn_layers: the layers aggregated into SA (all 16).
+        self_attn_weighting: 'per_layer' (the report's code: each layer weighs its side, 8 x 8 gets 8 / 568) or
+            'per_resolution' (DiffSeg's: layers averaged per resolution, 64:32:16:8 / 120).'''
 
 
 @MODELS.register_module()
@@ -170,7 +179,7 @@ class AggGEM(_SDSelfAttentionSegmentor):
     Args:''' + _CLIP_DOC + _SD_DOC
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
-        sa, hw = self.self_attention(inputs, self.prompt, self.self_attn_layers)
+        sa, hw = self.self_attention(inputs, self.prompt, self.self_attn_layers, self.self_attn_weighting)
         ca = F.interpolate(self.clip_cross_attention(inputs), hw, mode='bilinear', align_corners=False)
         agg = torch.matmul(sa.transpose(1, 2), ca.flatten(2).transpose(1, 2).float())  # (B, N, C)
         agg = agg.transpose(1, 2).reshape(ca.shape)
@@ -212,7 +221,7 @@ class DiffSegClust(_SDSelfAttentionSegmentor):
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         size = tuple(inputs.shape[2:])
-        sa, hw = self.self_attention(inputs, self.prompt, self.self_attn_layers)
+        sa, hw = self.self_attention(inputs, self.prompt, self.self_attn_layers, self.self_attn_weighting)
         ca = F.interpolate(self.clip_cross_attention(inputs), size, mode='bilinear', align_corners=False)
         return torch.stack([cluster_scores(self.clusters(sa[b], hw, size), ca[b].float())
                             for b in range(inputs.shape[0])])
@@ -261,6 +270,7 @@ class AggSD(DiffusionFeatureSegmentor):
 
     Args:
         background_index: the class scored by the [SOS] map (None: no background class).
+        self_attn_weighting: as AggGEM's ('per_layer': the report's code).
         class_groups: as in GEM. The image labels are then the fine classes present, when the dataset
             records them (``fine_image_labels``: COCO-Stuff-27 read from its 171 ids, as the report does);
             otherwise every fine class of a present coarse class is prompted, with a warning.
@@ -271,13 +281,14 @@ class AggSD(DiffusionFeatureSegmentor):
                  prompt_prefix: str = 'a photo of', image_size: Optional[Sequence[int]] = (512, 512),
                  timestep: int = 100, add_noise: bool = True, seed: int = 0,
                  self_attn_layers: str | Sequence[str] = '*attn1', cross_attn_layers: str | Sequence[str] = '*attn2',
-                 test_cfg: Optional[dict] = None, init_cfg=None):
+                 self_attn_weighting: str = 'per_layer', test_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed, (),
                          test_cfg, init_cfg)
         self.background_index, self.prompt_prefix = background_index, prompt_prefix
         self.set_class_groups(class_groups)
         self._warned_coarse = False
         self.self_attn_layers, self.cross_attn_layers = self_attn_layers, cross_attn_layers
+        self.self_attn_weighting = check_weighting(self_attn_weighting, type(self).__name__)
         self.freeze()
 
     def _metas(self, inputs: Tensor, data_samples: SampleList = None) -> list[dict]:
@@ -355,7 +366,8 @@ class AggSD(DiffusionFeatureSegmentor):
             key_index = torch.tensor(sorted({0} | {t for entries in spans for _, s in entries for t in s}))
             column = {int(k): j for j, k in enumerate(key_index)}
             sa, ca = sd_attention(self.backbone, latents[b:b + 1].expand(len(texts), -1, -1, -1), self.timestep,
-                                  text, self.self_attn_layers, self.cross_attn_layers, key_index)
+                                  text, self.self_attn_layers, self.cross_attn_layers, key_index,
+                                  self_weighting=self.self_attn_weighting)
             maps = [(c, ca[row, [column[t] for t in s]].mean(0))
                     for row, entries in enumerate(spans) for c, s in entries]
             if self.background_index is not None:

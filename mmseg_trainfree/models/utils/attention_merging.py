@@ -5,7 +5,7 @@ All of it runs in torch on the maps' device; anchors are merged as batched matri
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -14,19 +14,26 @@ from torch import Tensor
 from ..attention import spatial_shape
 
 
-def aggregate_self_attention(means: dict[int, Tensor], latent_hw: tuple[int, int]) -> Tensor:
+SELF_ATTENTION_WEIGHTINGS = ('per_resolution', 'per_layer')
+
+
+def aggregate_self_attention(means: dict[int, Tensor], latent_hw: tuple[int, int],
+                             layer_counts: Optional[dict[int, int]] = None) -> Tensor:
     """One (B, N, N) map at the latent resolution (N = h*w) from head- and layer-averaged self-attention
     (B, n_r, n_r) of each resolution r (DiffSeg, Sec. 3.1 and its code):
 
     - key dims upsampled bilinearly to (h, w), each map renormalised to sum to 1;
     - query dims repeated (nearest): a fine position takes the map of the coarse position covering it;
-    - a weighted sum, weights proportional to the resolution's side (64:32:16:8 / 120 for SD at 512).
+    - a weighted sum, weights proportional to the resolution's side (DiffSeg: 64:32:16:8 / 120 for SD at 512);
+      with ``layer_counts`` ({n_r: layers averaged in means[n_r]}), each *layer* weighs its side, as the
+      language-based segmentation report's code weighs its 16 layers (the 8 x 8 mid block: 8 / 568 for SD).
 
     The sum is built row-block by row-block into one (B, N, N) tensor; no per-resolution N x N copy is kept.
     """
     h, w = latent_hw
     sides = {n: spatial_shape(n, latent_hw) for n in means}
-    total_side = sum(s[0] for s in sides.values())
+    per_resolution = {n: s[0] * (1 if layer_counts is None else layer_counts[n]) for n, s in sides.items()}
+    total_side = sum(per_resolution.values())
     first = next(iter(means.values()))
     out = first.new_zeros(first.shape[0], h * w, h * w, dtype=torch.float32)
     ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')
@@ -37,7 +44,7 @@ def aggregate_self_attention(means: dict[int, Tensor], latent_hw: tuple[int, int
         up = up.reshape(b, n, h * w)
         up = up / up.sum(-1, keepdim=True)
         parent = ((ys * hr // h) * wr + xs * wr // w).flatten().to(m.device)  # coarse query of each fine one
-        out.add_(up[:, parent], alpha=hr / total_side)
+        out.add_(up[:, parent], alpha=per_resolution[n] / total_side)
     return out
 
 

@@ -10,16 +10,17 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..attention import AttentionAccumulator, AttentionRecorder, attention_hooks, spatial_shape
-from .attention_merging import aggregate_self_attention
+from .attention_merging import SELF_ATTENTION_WEIGHTINGS, aggregate_self_attention
 
 
 @torch.no_grad()
 def sd_attention(backbone, latents: Tensor, timestep: int, text: Tensor, self_layers: str | Sequence[str] = '*attn1',
-                 cross_layers: Optional[str | Sequence[str]] = None, key_index: Optional[Tensor] = None
-                 ) -> tuple[Tensor, Optional[Tensor]]:
+                 cross_layers: Optional[str | Sequence[str]] = None, key_index: Optional[Tensor] = None,
+                 self_weighting: str = 'per_resolution') -> tuple[Tensor, Optional[Tensor]]:
     """One UNet pass of ``latents`` (B, 4, h, w) with ``text`` (B, 77, D).
 
-    Returns the aggregated self-attention (B, h*w, h*w) (DiffSeg's weights), and, if ``cross_layers`` is set,
+    Returns the aggregated self-attention (B, h*w, h*w) (``self_weighting``: DiffSeg's weights per resolution,
+    or 'per_layer' as the report's code), and, if ``cross_layers`` is set,
     the cross-attention probabilities of the ``key_index`` tokens, each resolution's layers and heads
     averaged, upsampled bilinearly to (h, w) and summed with weights inversely proportional to the
     resolution's side (normalised to 1): (B, K, h, w).
@@ -33,7 +34,10 @@ def sd_attention(backbone, latents: Tensor, timestep: int, text: Tensor, self_la
     with attention_hooks(backbone.unet, hooks):
         backbone.unet_forward(latents, timestep, text)
     latent_hw = tuple(latents.shape[2:])
-    self_attention = aggregate_self_attention(accumulator.means, latent_hw)
+    if self_weighting not in SELF_ATTENTION_WEIGHTINGS:
+        raise ValueError(f'self-attention weighting must be one of {SELF_ATTENTION_WEIGHTINGS}, got {self_weighting!r}')
+    self_attention = aggregate_self_attention(
+        accumulator.means, latent_hw, accumulator.layer_counts if self_weighting == 'per_layer' else None)
     if recorder is None:
         return self_attention, None
     by_size: dict[int, list[Tensor]] = {}
