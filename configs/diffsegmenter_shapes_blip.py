@@ -10,5 +10,5 @@ model = dict(
     augment_prompts=True,
     category_filter=dict(_delete_=True, type='CategoryFilter', use_caption=True,
                          clip={{_base_.tiny_clip_backbone}}, use_image_similarity=True, templates=['a photo of a {}.'],
-                         clip_rule='top_p', clip_threshold=0.97, caption_match='similarity', text_threshold=0.8, synonyms=None,
-                         empty='background'))
+                         clip_rule='top_p', clip_threshold=0.97, caption_match='similarity', text_threshold=0.8,
+                         synonyms=None, empty='background'))

@@ -131,7 +131,8 @@ def infer(model, images) -> list:
 METHODS = {
     # method config, a setting the cached part does not depend on (free), settings it does depend on (keyed)
     'DiffSeg': (dict(type='DiffSeg', image_size=(64, 64), num_points=4),
-                dict(num_points=2, kl_threshold=(0.5, 0.5, 0.5)), [dict(timestep=200), dict(add_noise=True), dict(prompt='a photo')]),
+                dict(num_points=2, kl_threshold=(0.5, 0.5, 0.5)),
+                [dict(timestep=200), dict(add_noise=True), dict(prompt='a photo')]),
     'DiffSegmenter': (dict(type='DiffSegmenter', class_names=SHAPES, background_index=0, image_size=(64, 64),
                            max_batch=2, timestep=[50, 100]),
                       dict(fusion_weights=[0.1, 0.2, 0.3, 0.4], background_score=0.3),

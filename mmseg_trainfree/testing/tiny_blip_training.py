@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from ..datasets.shapes import SHAPES_CLASSES, draw_shapes_sample
 from .shapes_captions import CAPTION_OPENINGS, SHAPE_COLOURS, SHAPE_WORDS, mentioned_classes, present_objects, \
     shapes_caption
-from .tiny_models import BLIP_SPECIAL, build_once, cache_root, shipped_asset
+from .tiny_models import BLIP_SPECIAL, blip_special_tokens, build_once, cache_root, shipped_asset, write_blip_processor
 from .training_utils import SAVE_DTYPES, cosine_schedule, optimizer_step, progress
 
 TRAINED_BLIP_DIR = 'tiny-blip-shapes'
@@ -66,17 +66,11 @@ def caption_vocab() -> list[str]:
 
 def write_untrained_blip(out_dir: str, recipe: TinyBLIPRecipe):
     """The random-initialised model and its ``BlipProcessor`` (saved), returned for training."""
-    from transformers import BertTokenizer, BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, BlipProcessor
+    from transformers import BlipConfig, BlipForConditionalGeneration
     vocab = caption_vocab()
-    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
-    tokenizer.add_special_tokens({'bos_token': '[DEC]'})
-    image_processor = BlipImageProcessor(size=dict(height=recipe.input_size, width=recipe.input_size),
-                                         image_mean=[0.48145466, 0.4578275, 0.40821073],
-                                         image_std=[0.26862954, 0.26130258, 0.27577711])
-    processor = BlipProcessor(image_processor, tokenizer)
-    processor.save_pretrained(out_dir)
+    processor = write_blip_processor(out_dir, vocab, recipe.input_size)
     h = recipe.hidden_size
-    special = dict(bos_token_id=len(vocab) - 1, pad_token_id=0, sep_token_id=3, eos_token_id=3)
+    special = blip_special_tokens(len(vocab))
     config = BlipConfig(text_config=dict(vocab_size=len(vocab), hidden_size=h, num_hidden_layers=recipe.layers,
                                          num_attention_heads=2, intermediate_size=2 * h, max_position_embeddings=64,
                                          encoder_hidden_size=h, **special),

@@ -37,12 +37,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..datasets.shapes import SHAPES_CLASSES, draw_shapes_sample
+from ..models.backbones.open_clip import OPENAI_MEAN, OPENAI_STD
 from .shapes_captions import SHAPE_WORDS, present_objects, shapes_caption
 from .tiny_models import build_once, cache_root, shipped_asset
 from .training_utils import SAVE_DTYPES, cosine_schedule, optimizer_step, progress
 
-OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
-OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 TRAINED_CLIP_NAME = 'mmseg-trainfree-tiny-clip-shapes'
 TRAINED_CLIP_DIR = 'tiny-clip-shapes'
 TRAINED_CLIP_WEIGHTS = 'open_clip_model.safetensors'

@@ -217,10 +217,15 @@ def blip_vocab(size: Literal['tiny', 'full'] = 'tiny') -> list[str]:
     return vocab + ['[DEC]']
 
 
+def blip_special_tokens(vocab_size: int) -> dict:
+    """The decoder's token ids in a :func:`blip_vocab`-style vocabulary: [DEC] last, [PAD] 0, [SEP] 3."""
+    return dict(bos_token_id=vocab_size - 1, pad_token_id=0, sep_token_id=3, eos_token_id=3)
+
+
 def blip_config(vocab_size: int, size: Literal['tiny', 'full'] = 'tiny') -> dict:
     """``BlipConfig`` fields: ``full`` is Salesforce/blip-image-captioning-large's architecture (ViT-L/16 at
     384 px, a BERT-base decoder), ``tiny`` a 2-layer model at 32 px."""
-    special = dict(bos_token_id=vocab_size - 1, pad_token_id=0, sep_token_id=3, eos_token_id=3)
+    special = blip_special_tokens(vocab_size)
     if size == 'full':
         return dict(text_config=dict(vocab_size=vocab_size, encoder_hidden_size=1024, **special),
                     vision_config=dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
@@ -234,19 +239,28 @@ def blip_config(vocab_size: int, size: Literal['tiny', 'full'] = 'tiny') -> dict
 def write_blip(out_dir: str, size: Literal['tiny', 'full'] = 'tiny', seed: int = 0,
                dtype: torch.dtype = torch.float32) -> str:
     """A random ``BlipForConditionalGeneration`` and its ``BlipProcessor`` in the hub's on-disk layout."""
-    from transformers import BertTokenizer, BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, BlipProcessor
+    from transformers import BlipConfig, BlipForConditionalGeneration
     vocab = blip_vocab(size)
-    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
-    tokenizer.add_special_tokens({'bos_token': '[DEC]'})  # as BLIP's: the decoder's start token, skipped in decoding
-    side = 384 if size == 'full' else 32
-    image_processor = BlipImageProcessor(size=dict(height=side, width=side),  # BLIP's CLIP normalisation
-                                         image_mean=[0.48145466, 0.4578275, 0.40821073],
-                                         image_std=[0.26862954, 0.26130258, 0.27577711])
-    BlipProcessor(image_processor, tokenizer).save_pretrained(out_dir)
+    write_blip_processor(out_dir, vocab, 384 if size == 'full' else 32)
     torch.manual_seed(seed)
     model = BlipForConditionalGeneration(BlipConfig(**blip_config(len(vocab), size)))
     model.to(dtype).save_pretrained(out_dir)
     return out_dir
+
+
+def write_blip_processor(out_dir: str, vocab: list[str], side: int):
+    """Save (and return) a ``BlipProcessor``: a BERT WordPiece tokenizer over ``vocab`` with [DEC] as BLIP's
+    decoder start token (skipped in decoding), and images resized to ``side`` with BLIP's CLIP normalisation."""
+    from transformers import BertTokenizer, BlipImageProcessor, BlipProcessor
+
+    from ..models.backbones.open_clip import OPENAI_MEAN, OPENAI_STD
+    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
+    tokenizer.add_special_tokens({'bos_token': '[DEC]'})
+    image_processor = BlipImageProcessor(size=dict(height=side, width=side), image_mean=list(OPENAI_MEAN),
+                                         image_std=list(OPENAI_STD))
+    processor = BlipProcessor(image_processor, tokenizer)
+    processor.save_pretrained(out_dir)
+    return processor
 
 
 def random_blip(size: Literal['tiny', 'full'] = 'tiny', seed: int = 0, root: str | None = None) -> str:

@@ -13,7 +13,7 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from ...registry import MODELS
-from ..utils.attention_merging import SELF_ATTENTION_WEIGHTINGS, anchor_grid, merge_attention, refine_proposals
+from ..utils.attention_merging import anchor_grid, check_weighting, merge_attention, refine_proposals
 from ..utils.class_groups import ClassGroups
 from ..utils.clustering import kmeans
 from ..utils.sd_attention import sd_attention
@@ -30,12 +30,6 @@ def cluster_scores(clusters: Tensor, cross: Tensor) -> Tensor:
     ids = clusters.flatten()
     means = mask_means(cross.flatten(1).T, ids, int(ids.max()) + 1)  # (K, C)
     return means[ids].T.reshape(cross.shape)
-
-
-def check_weighting(weighting: str, owner: str) -> str:
-    if weighting not in SELF_ATTENTION_WEIGHTINGS:
-        raise ValueError(f'{owner}.self_attn_weighting must be one of {SELF_ATTENTION_WEIGHTINGS}, got {weighting!r}')
-    return weighting
 
 
 SVD_SOLVERS = ('full', 'lowrank')
@@ -158,7 +152,7 @@ class _SDSelfAttentionSegmentor(CLIPCrossAttention, DiffusionFeatureSegmentor):
         self._init_clip(clip, templates, temperature, background_index, background_offset, class_groups,
                         background_clamp)
         self.prompt, self.self_attn_layers = prompt, self_attn_layers
-        self.self_attn_weighting = check_weighting(self_attn_weighting, type(self).__name__)
+        self.self_attn_weighting = check_weighting(self_attn_weighting, f'{type(self).__name__}.self_attn_weighting')
         self.freeze()
 
 
@@ -288,7 +282,7 @@ class AggSD(DiffusionFeatureSegmentor):
         self.set_class_groups(class_groups)
         self._warned_coarse = False
         self.self_attn_layers, self.cross_attn_layers = self_attn_layers, cross_attn_layers
-        self.self_attn_weighting = check_weighting(self_attn_weighting, type(self).__name__)
+        self.self_attn_weighting = check_weighting(self_attn_weighting, f'{type(self).__name__}.self_attn_weighting')
         self.freeze()
 
     def _metas(self, inputs: Tensor, data_samples: SampleList = None) -> list[dict]:

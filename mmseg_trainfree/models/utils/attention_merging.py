@@ -17,6 +17,13 @@ from ..attention import spatial_shape
 SELF_ATTENTION_WEIGHTINGS = ('per_resolution', 'per_layer')
 
 
+def check_weighting(weighting: str, field: str = 'self-attention weighting') -> str:
+    """``weighting`` if it is one of :data:`SELF_ATTENTION_WEIGHTINGS`; otherwise a ValueError naming ``field``."""
+    if weighting not in SELF_ATTENTION_WEIGHTINGS:
+        raise ValueError(f'{field} must be one of {SELF_ATTENTION_WEIGHTINGS}, got {weighting!r}')
+    return weighting
+
+
 def aggregate_self_attention(means: dict[int, Tensor], latent_hw: tuple[int, int],
                              layer_counts: Optional[dict[int, int]] = None) -> Tensor:
     """One (B, N, N) map at the latent resolution (N = h*w) from head- and layer-averaged self-attention

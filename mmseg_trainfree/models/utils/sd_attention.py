@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..attention import AttentionAccumulator, AttentionRecorder, attention_hooks, spatial_shape
-from .attention_merging import SELF_ATTENTION_WEIGHTINGS, aggregate_self_attention
+from .attention_merging import aggregate_self_attention, check_weighting
 
 
 @torch.no_grad()
@@ -34,10 +34,9 @@ def sd_attention(backbone, latents: Tensor, timestep: int, text: Tensor, self_la
     with attention_hooks(backbone.unet, hooks):
         backbone.unet_forward(latents, timestep, text)
     latent_hw = tuple(latents.shape[2:])
-    if self_weighting not in SELF_ATTENTION_WEIGHTINGS:
-        raise ValueError(f'self-attention weighting must be one of {SELF_ATTENTION_WEIGHTINGS}, got {self_weighting!r}')
-    self_attention = aggregate_self_attention(
-        accumulator.means, latent_hw, accumulator.layer_counts if self_weighting == 'per_layer' else None)
+    per_layer = check_weighting(self_weighting) == 'per_layer'
+    self_attention = aggregate_self_attention(accumulator.means, latent_hw,
+                                              accumulator.layer_counts if per_layer else None)
     if recorder is None:
         return self_attention, None
     by_size: dict[int, list[Tensor]] = {}
