@@ -15,6 +15,17 @@ def test_batched_prompts_equal_one_at_a_time(backbone):
     torch.testing.assert_close(odd, single, rtol=1e-5, atol=1e-6)
 
 
+def test_unpadded_prompts_hold_their_own_tokens_only(backbone):
+    """pad=False (AggSD, as the report's code): one prompt keeps its L tokens (BOS, text, EOS), whose states equal
+    the first L of the padded encoding (CLIP's text encoder is causal); several pad to the longest only."""
+    prompt = 'a red square and a blue triangle'
+    length = len(backbone.tokenizer(prompt).input_ids)
+    unpadded = backbone.encode_prompts([prompt], pad=False)
+    assert unpadded.shape == (1, length, 32) and length < 77
+    torch.testing.assert_close(unpadded, backbone.encode_prompts([prompt])[:, :length], rtol=1e-5, atol=1e-5)
+    assert backbone.encode_prompts([prompt, 'dog'], pad=False).shape == (2, length, 32)
+
+
 def test_encode_decode_shapes_and_scaling(backbone):
     images = torch.rand(2, 3, 64, 96) * 2 - 1
     latents = backbone.encode_images(images)

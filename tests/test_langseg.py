@@ -237,7 +237,7 @@ def test_aggsd_prompts_split_at_77_tokens_and_labels_restrict_the_prediction(tin
         assert len(ids) <= 77
         for c, positions in entries:  # the recorded positions hold the class name's tokens
             assert ids[positions[0]:positions[-1] + 1] == tok(names[c]).input_ids[1:-1]
-    assert texts[0].startswith('a photo of class number 0, class number 1, ') and ' and class number ' in texts[0]
+    assert texts[0].startswith('A photo of class number 0, class number 1, ') and ', and class number ' in texts[0]
     model = MODELS.build(dict(type='AggSD', backbone=sd(tiny_sd), class_names=CLASSES, background_index=0,
                               image_size=(64, 64), data_preprocessor=PRE))
     x = torch.rand(1, 3, 32, 32) * 2 - 1
@@ -249,7 +249,76 @@ def test_aggsd_prompts_split_at_77_tokens_and_labels_restrict_the_prediction(tin
     with torch.no_grad():
         [out] = model.predict(x, [sample])
     assert (out.seg_logits.data[[1, 2]] == -1).all() and set(out.pred_sem_seg.data.unique().tolist()) <= {0, 3}
-    assert model.backbone.unet_evaluations == 1  # one prompt: "a photo of tv monitor"
+    assert model.backbone.unet_evaluations == 1  # one prompt: "A photo of tv monitor"
+
+
+def token_positions(tok, ids: list[int], name: str) -> list[int]:
+    """Every position of ``name``'s tokens in ``ids``, found by search as the report's ``get_indices`` does."""
+    target = tok(name, add_special_tokens=False).input_ids
+    return [i + j for i in range(len(ids) - len(target) + 1) if ids[i:i + len(target)] == target
+            for j in range(len(target))]
+
+
+def test_aggsd_computes_as_the_reports_code(tmp_path):
+    """AggSD's default is the report's code (issue 23, item 2), computed here independently from the per-layer maps
+    of one UNet pass on the unpadded prompt "A photo of cat, and tv monitor": each layer's cross map upsampled
+    bicubically (antialiased) and weighted (16 / side) / sum (at 128 px the mid block's
+    map is 2 x 2, not a constant that min-max would cancel), each class map divided by its spatial sum, one
+    random-walk step through SA^T row-normalised, the code's min-max (x - |min|) / (max - min), bicubic to the
+    input. On the trained SD: a random one's maps are so flat that min-max turns float rounding into 1e-3."""
+    import cv2
+    from mmseg_trainfree.datasets import SHAPES_CLASSES, generate_shapes_dataset
+    from mmseg_trainfree.models.attention import AttentionRecorder, attention_hooks
+    from mmseg_trainfree.models.utils.attention_merging import aggregate_self_attention
+    from mmseg_trainfree.testing import trained_stable_diffusion
+    names = list(SHAPES_CLASSES[:3]) + ['tv monitor']  # one name of two tokens
+    model = MODELS.build(dict(type='AggSD', backbone=sd(trained_stable_diffusion()), class_names=names,
+                              background_index=0, image_size=(128, 128), data_preprocessor=PRE))
+    assert model.timestep == 101
+    root = generate_shapes_dataset(str(tmp_path), num_images=1, size=(64, 64), seed=3)
+    image = cv2.imread(str(next((tmp_path / 'img_dir/val').glob('*'))))[..., ::-1].copy()
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
+    tok = model.backbone.tokenizer
+    text = 'A photo of disc, and tv monitor'
+    assert root and model.prompts([1, 3])[0] == [text]
+    ids = tok(text).input_ids  # no padding
+    with torch.no_grad():
+        out = model.encode_decode(x, [dict(image_labels=[0, 1, 3])])[0]
+        latents = model.noisy_latents(model.resize_input(x))
+        emb = model.backbone.text_encoder(torch.tensor([ids]))[0]
+        recorder = AttentionRecorder(['*attn1', '*attn2'], 'probs', head_mean=True)
+        with attention_hooks(model.backbone.unet, [recorder]):
+            model.backbone.unet_forward(latents, model.timestep, emb)
+    probs = recorder['probs']
+    sa_means, counts = {}, {}
+    for layer in [k for k in probs if k.endswith('attn1')]:
+        m = probs[layer][0].float()
+        sa_means.setdefault(m.shape[1], []).append(m)
+    counts = {n: len(v) for n, v in sa_means.items()}
+    sa = aggregate_self_attention({n: torch.stack(v).mean(0) for n, v in sa_means.items()}, (16, 16), counts)[0]
+    cross = [probs[k][0][0].float() for k in probs if k.endswith('attn2')]  # (n, L) per layer
+    sides = [int(c.shape[0] ** 0.5) for c in cross]
+    total = sum(16 / s for s in sides)
+    columns = [[0], token_positions(tok, ids, 'disc'), token_positions(tok, ids, 'tv monitor')]
+    ca = 0
+    for c, side in zip(cross, sides):
+        maps = torch.stack([c[:, cols].mean(1) for cols in columns]).view(1, 3, side, side)
+        ca = ca + (16 / side) / total * F.interpolate(maps, (16, 16), mode='bicubic', align_corners=False,
+                                                     antialias=True)[0].flatten(1)
+    ca = ca / (ca.sum(1, keepdim=True) + 1e-10)
+    transition = sa.T / sa.T.sum(1, keepdim=True)
+    agg = (transition @ ca.T).T
+    lo, hi = agg.min(1, keepdim=True)[0], agg.max(1, keepdim=True)[0]
+    agg = (agg - lo.abs()) / (hi - lo + 1e-10)
+    expected = F.interpolate(agg.view(1, 3, 16, 16), (64, 64), mode='bicubic', align_corners=False, antialias=True)[0]
+    assert len(set(sides)) > 1 and columns[2] == [7, 8]
+    assert torch.allclose(out[[0, 1, 3]], expected, atol=1e-5)
+    assert (out[2] == -1).all()
+    from mmseg_trainfree.models.segmentors.langseg import code_minmax  # the code's min-max, a negative minimum
+    assert torch.allclose(code_minmax(torch.tensor([[-1.0, 0.0, 3.0]])), torch.tensor([[-0.5, -0.25, 0.5]]))
+    with pytest.raises(ValueError, match='normalization'):
+        MODELS.build(dict(type='AggSD', backbone=sd(trained_stable_diffusion()), class_names=names,
+                          normalization='sum'))
 
 
 def test_aggsd_on_cocostuff27_prompts_the_fine_classes_present(tiny_sd, tmp_path):

@@ -179,10 +179,12 @@ class StableDiffusionBackbone(BaseModule):
         return self.scheduler.add_noise(latents, noise, t)
 
     # Prompts
-    def tokenize(self, prompts: Sequence[str]) -> Tensor:
-        """Token ids (N, 77): start token, text, end token, padded and truncated to the model length."""
-        return self.tokenizer(list(prompts), padding='max_length', max_length=self.tokenizer.model_max_length,
-                              truncation=True, return_tensors='pt').input_ids
+    def tokenize(self, prompts: Sequence[str], pad: bool = True) -> Tensor:
+        """Token ids (N, 77): start token, text, end token, padded and truncated to the model length; with
+        ``pad=False`` padded only to the longest prompt (one prompt: no padding token at all)."""
+        return self.tokenizer(list(prompts), padding='max_length' if pad else 'longest',
+                              max_length=self.tokenizer.model_max_length, truncation=True,
+                              return_tensors='pt').input_ids
 
     def encode_token_ids(self, input_ids: Tensor, batch_size: int = 64) -> Tensor:
         """Text-encoder hidden states (N, 77, D) for token ids, in batches; cached per id sequence (LRU)."""
@@ -202,9 +204,10 @@ class StableDiffusionBackbone(BaseModule):
                     cache.popitem(last=False)
         return torch.cat(out)
 
-    def encode_prompts(self, prompts: Sequence[str], batch_size: int = 64) -> Tensor:
-        """Prompt strings -> text-encoder hidden states (N, 77, D)."""
-        return self.encode_token_ids(self.tokenize(prompts), batch_size)
+    def encode_prompts(self, prompts: Sequence[str], batch_size: int = 64, pad: bool = True) -> Tensor:
+        """Prompt strings -> text-encoder hidden states (N, 77, D); (N, L, D) with ``pad=False``, L the longest
+        prompt's token count (cross-attention then spreads over the prompt's own tokens only)."""
+        return self.encode_token_ids(self.tokenize(prompts, pad), batch_size)
 
     # UNet
     def unet_forward(self, latents: Tensor, timestep: int | Tensor, text_embeddings: Tensor) -> Tensor:

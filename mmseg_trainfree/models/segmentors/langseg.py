@@ -16,7 +16,7 @@ from ...registry import MODELS
 from ..utils.attention_merging import anchor_grid, check_weighting, merge_attention, refine_proposals
 from ..utils.class_groups import ClassGroups
 from ..utils.clustering import kmeans
-from ..utils.sd_attention import sd_attention
+from ..utils.sd_attention import CROSS_UPSAMPLE_MODES, sd_attention
 from .base import NON_CANDIDATE_SCORE, TrainingFreeSegmentor, attach_image_labels, require_whole_mode
 from .diffusion_base import DiffusionFeatureSegmentor
 from .emerdiff import mask_means
@@ -249,22 +249,54 @@ class SpecClust(DiffSegClust):
         return F.interpolate(ids.view(1, 1, *hw).float(), size, mode='nearest')[0, 0].long()
 
 
+AGGSD_NORMALIZATIONS = ('spatial_sum', 'minmax')
+
+
+def random_walk_aggregation(self_attention: Tensor, cross: Tensor) -> Tensor:
+    """The report's AGG = SA^T x CA as its code computes it (``get_agg_map``, one step of a random walk): SA^T
+    (key pixel k -> query pixel q) row-normalised into a transition matrix, so that pixel k averages the class
+    scores of the pixels attending to it. self_attention (N, N), cross (C, N) -> (C, N)."""
+    transition = self_attention.T / self_attention.sum(0)[:, None].clamp_min(1e-12)
+    return (transition @ cross.T).T
+
+
+def code_minmax(maps: Tensor, eps: float = 1e-10) -> Tensor:
+    """The report's per-map min-max over space (``normalize_ca``) of (C, N): (x - |min|) / (max - min + eps),
+    exactly as written there (the same as (x - min) / (max - min) for non-negative maps; a negative minimum,
+    which bicubic upsampling can produce, shifts the map by 2|min| more)."""
+    lo, hi = maps.amin(-1, keepdim=True), maps.amax(-1, keepdim=True)
+    return (maps - lo.abs()) / (hi - lo + eps)
+
+
 @MODELS.register_module()
 class AggSD(DiffusionFeatureSegmentor):
     """AggSD (weakly supervised): SD's cross-attention for the image's ground-truth class names, refined by SD's
     self-attention (Method 2), with the [SOS] token's map as background.
 
-    One prompt "a photo of {c1}, {c2}, ... and {cN}" per image (split into several rows when it exceeds the
-    text encoder's 77 tokens); a multi-token name averages its tokens, a class its synonyms' first listed name
-    only. Cross-attention: heads and layers of a resolution averaged, resolutions summed with weights
-    inversely proportional to their side. Each class map (and [SOS]'s) is min-max normalised (our choice: raw
-    probabilities of different tokens are not comparable, [SOS] takes most of the mass); AGG = SA^T x CA.
+    Defaults follow the report's code (``methods/diffusion.py``, ``diffusion_seg.get_agg_map``,
+    ``text_embeddings.get_txt_embeddings``), which made its Table 4: one prompt "A photo of c1, c2, and cN",
+    unpadded (cross-attention spreads over the prompt's own tokens); a multi-token name averages its tokens, a
+    class its synonyms' first listed name only. Cross-attention: heads averaged, each layer upsampled bicubically
+    to the latent grid and weighted by 1 / side (per layer); each class map (and [SOS]'s) divided by its spatial
+    sum; AGG = SA^T x CA with SA^T row-normalised (one random-walk step); min-max per class after the product;
+    AGG upsampled bicubically to the input size. A prompt that exceeds the text encoder's 77 tokens is split into
+    several, each its own UNet pass (the code has one prompt).
 
-    Arguments besides :class:`DiffusionFeatureSegmentor`'s; report: SD v1.5, 512 x 512, t = 100.
+    Arguments besides :class:`DiffusionFeatureSegmentor`'s; report: SD v1.5, 512 x 512, t = 100 in the text, 101
+    in the code's AggSD runs (``training_step``'s default).
 
     Args:
         background_index: the class scored by the [SOS] map (None: no background class).
         self_attn_weighting: as AggGEM's ('per_layer': the report's code).
+        cross_attn_weighting: 'per_layer' (the code: each cross-attention layer weighs 1 / its side) or
+            'per_resolution' (each resolution's layers averaged, then 1 / side).
+        upsample_mode: 'bicubic' (antialiased, the code's ``upscale_attn``) or 'bilinear', for the layers' cross
+            maps and for AGG.
+        normalization: 'spatial_sum' (the code: CA / its spatial sum before the random walk, min-max after) or
+            'minmax' (each CA map min-max normalised before the product, raw SA^T x CA).
+        prompt_prefix / separator / last_separator: the prompt is ``prefix c1<sep>c2<sep>...<last>cN``.
+        pad_prompts: pad each prompt to 77 tokens (padding tokens then take cross-attention mass) or not (the
+            code).
         class_groups: as in GEM. The image labels are then the fine classes present, when the dataset
             records them (``fine_image_labels``: COCO-Stuff-27 read from its 171 ids, as the report does);
             otherwise every fine class of a present coarse class is prompted, with a warning.
@@ -272,17 +304,28 @@ class AggSD(DiffusionFeatureSegmentor):
 
     def __init__(self, backbone: dict, data_preprocessor: Optional[dict] = None, class_names=None,
                  background_index: Optional[int] = None, class_groups: Optional[ClassGroups] = None,
-                 prompt_prefix: str = 'a photo of', image_size: Optional[Sequence[int]] = (512, 512),
-                 timestep: int = 100, add_noise: bool = True, seed: int = 0,
+                 prompt_prefix: str = 'A photo of', separator: str = ', ', last_separator: str = ', and ',
+                 pad_prompts: bool = False, image_size: Optional[Sequence[int]] = (512, 512),
+                 timestep: int = 101, add_noise: bool = True, seed: int = 0,
                  self_attn_layers: str | Sequence[str] = '*attn1', cross_attn_layers: str | Sequence[str] = '*attn2',
-                 self_attn_weighting: str = 'per_layer', test_cfg: Optional[dict] = None, init_cfg=None):
+                 self_attn_weighting: str = 'per_layer', cross_attn_weighting: str = 'per_layer',
+                 upsample_mode: str = 'bicubic', normalization: str = 'spatial_sum',
+                 test_cfg: Optional[dict] = None, init_cfg=None):
+        name = type(self).__name__
+        if normalization not in AGGSD_NORMALIZATIONS:
+            raise ValueError(f'{name}.normalization must be one of {AGGSD_NORMALIZATIONS}, got {normalization!r}')
+        if upsample_mode not in CROSS_UPSAMPLE_MODES:
+            raise ValueError(f'{name}.upsample_mode must be one of {CROSS_UPSAMPLE_MODES}, got {upsample_mode!r}')
         super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed, (),
                          test_cfg, init_cfg)
-        self.background_index, self.prompt_prefix = background_index, prompt_prefix
+        self.background_index, self.pad_prompts = background_index, bool(pad_prompts)
+        self.prompt_prefix, self.separator, self.last_separator = prompt_prefix, separator, last_separator
         self.set_class_groups(class_groups)
         self._warned_coarse = False
         self.self_attn_layers, self.cross_attn_layers = self_attn_layers, cross_attn_layers
-        self.self_attn_weighting = check_weighting(self_attn_weighting, f'{type(self).__name__}.self_attn_weighting')
+        self.self_attn_weighting = check_weighting(self_attn_weighting, f'{name}.self_attn_weighting')
+        self.cross_attn_weighting = check_weighting(cross_attn_weighting, f'{name}.cross_attn_weighting')
+        self.upsample_mode, self.normalization = upsample_mode, normalization
         self.freeze()
 
     def _metas(self, inputs: Tensor, data_samples: SampleList = None) -> list[dict]:
@@ -313,34 +356,61 @@ class AggSD(DiffusionFeatureSegmentor):
 
     def prompts(self, candidates: Sequence[int]) -> tuple[list[str], list[list[tuple[int, list[int]]]]]:
         """Prompt texts and, per prompt, (class, token positions) of its classes; a new prompt starts when the
-        next name would not fit in the tokenizer's context."""
+        next name would not fit in the tokenizer's context. Positions count the tokens of the text before each
+        name (CLIP's tokenizer splits at spaces and punctuation, so a prefix tokenises as in the whole)."""
         tok = self.backbone.tokenizer
-        limit = tok.model_max_length - 1  # the last position is EOS
-        start = 1 + len(tok(self.prompt_prefix).input_ids) - 2  # after BOS and the prefix
-        texts, spans = [], []
-        words, entries, position = [], [], start
-        for c in candidates:
-            name = self.class_names[c][0]
-            n = len(tok(name).input_ids) - 2
-            sep = 1 if entries else 0  # "," or "and" before every name but the first
-            if entries and position + sep + n > limit:
-                texts.append(self._join(words))
-                spans.append(entries)
-                words, entries, position = [], [], start
-                sep = 0
-            if position + sep + n > limit:
-                raise ValueError(f'class name {name!r} does not fit in {tok.model_max_length} tokens')
-            entries.append((c, list(range(position + sep, position + sep + n))))
-            words.append(name)
-            position += sep + n
-        if entries:
-            texts.append(self._join(words))
+        texts, spans, names = [], [], []
+
+        def close(names: list[int]) -> None:
+            text, entries = self._join(names)
+            texts.append(text)
             spans.append(entries)
+
+        for c in candidates:
+            if names and len(tok(self._join(names + [c])[0]).input_ids) > tok.model_max_length:
+                close(names)
+                names = []
+            if len(tok(self._join(names + [c])[0]).input_ids) > tok.model_max_length:
+                raise ValueError(f'class name {self.class_names[c][0]!r} does not fit in {tok.model_max_length} '
+                                 'tokens')
+            names.append(c)
+        if names:
+            close(names)
         return texts, spans
 
-    def _join(self, names: list[str]) -> str:
-        listed = names[0] if len(names) == 1 else ', '.join(names[:-1]) + ' and ' + names[-1]
-        return f'{self.prompt_prefix} {listed}'
+    def _join(self, classes: list[int]) -> tuple[str, list[tuple[int, list[int]]]]:
+        """The prompt listing ``classes`` (their first names) and each one's token positions in it."""
+        tok = self.backbone.tokenizer
+        text, entries = self.prompt_prefix, []
+        for i, c in enumerate(classes):
+            if i:
+                text += self.last_separator if i == len(classes) - 1 else self.separator
+            elif text:
+                text += ' '
+            first = len(tok(text, add_special_tokens=False).input_ids) + 1  # after BOS
+            name = self.class_names[c][0]
+            entries.append((c, list(range(first, first + len(tok(name, add_special_tokens=False).input_ids)))))
+            text += name
+        return text, entries
+
+    def _attend(self, latent: Tensor, texts: list[str], spans: list[list[tuple[int, list[int]]]]
+                ) -> tuple[Tensor, list[tuple[int, Tensor]], Tensor]:
+        """SA (N, N) averaged over the prompts, each class's cross map (h, w) and [SOS]'s (averaged over prompts).
+        Padded prompts share one batched pass; unpadded ones (different lengths) take one pass each."""
+        batches = [list(range(len(texts)))] if self.pad_prompts else [[i] for i in range(len(texts))]
+        sas, maps, sos = [], [], []
+        for rows in batches:
+            text = self.backbone.encode_prompts([texts[i] for i in rows], pad=self.pad_prompts)
+            positions = sorted({0} | {t for i in rows for _, s in spans[i] for t in s})
+            column = {p: j for j, p in enumerate(positions)}
+            sa, ca = sd_attention(self.backbone, latent.expand(len(rows), -1, -1, -1), self.timestep, text,
+                                  self.self_attn_layers, self.cross_attn_layers, torch.tensor(positions),
+                                  self_weighting=self.self_attn_weighting, cross_weighting=self.cross_attn_weighting,
+                                  cross_upsample=self.upsample_mode)
+            sas.append(sa)
+            sos.append(ca[:, column[0]])
+            maps += [(c, ca[r, [column[t] for t in s]].mean(0)) for r, i in enumerate(rows) for c, s in spans[i]]
+        return torch.cat(sas).mean(0), maps, torch.cat(sos).mean(0)
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         h, w = inputs.shape[2:]
@@ -356,19 +426,16 @@ class AggSD(DiffusionFeatureSegmentor):
                 out.append(scores)
                 continue
             texts, spans = self.prompts(candidates)
-            text = self.backbone.encode_prompts(texts)
-            key_index = torch.tensor(sorted({0} | {t for entries in spans for _, s in entries for t in s}))
-            column = {int(k): j for j, k in enumerate(key_index)}
-            sa, ca = sd_attention(self.backbone, latents[b:b + 1].expand(len(texts), -1, -1, -1), self.timestep,
-                                  text, self.self_attn_layers, self.cross_attn_layers, key_index,
-                                  self_weighting=self.self_attn_weighting)
-            maps = [(c, ca[row, [column[t] for t in s]].mean(0))
-                    for row, entries in enumerate(spans) for c, s in entries]
+            sa, maps, sos = self._attend(latents[b:b + 1], texts, spans)
             if self.background_index is not None:
-                maps.append((self.background_index, ca[:, column[0]].mean(0)))  # [SOS], averaged over prompts
+                maps.append((self.background_index, sos))
             classes = [c for c, _ in maps]
-            cross = normalize_maps(torch.stack([m for _, m in maps])[None], 'minmax', eps=1e-12)[0].flatten(1)
-            agg = (sa.mean(0).T @ cross.T).T.reshape(len(classes), *hw)  # SA averaged over the prompt rows
-            scores[classes] = F.interpolate(agg[None], (h, w), mode='bilinear', align_corners=False)[0]
+            cross = torch.stack([m for _, m in maps]).flatten(1)  # (C, N)
+            if self.normalization == 'spatial_sum':
+                agg = code_minmax(random_walk_aggregation(sa, cross / (cross.sum(1, keepdim=True) + 1e-10)))
+            else:
+                agg = (sa.T @ normalize_maps(cross[None], 'minmax', eps=1e-12)[0].T).T
+            scores[classes] = F.interpolate(agg.view(1, len(classes), *hw), (h, w), mode=self.upsample_mode,
+                                            align_corners=False, antialias=self.upsample_mode == 'bicubic')[0]
             out.append(scores)
         return torch.stack(out)
