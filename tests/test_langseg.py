@@ -334,6 +334,12 @@ def test_aggsd_on_cocostuff27_prompts_the_fine_classes_present(tiny_sd, tmp_path
     groups = load_class_groups('mmseg_trainfree.datasets.meta.coco:TRAINID171_TO_COARSE27')
     write_benchmark_fixture('coco_stuff27_full', str(tmp_path / 'data'))
     cfg = Config.fromfile(resolve_config('aggsd_cocostuff27.py'))
+    for method in ('aggsd', 'gem', 'specclust'):  # the report's code reads IIC's 4,172-image list (item 6)
+        listed = Config.fromfile(resolve_config(f'{method}_cocostuff27.py')).test_dataloader.dataset
+        assert listed.ann_file == 'curated/val2017/Coco164kFull_Stuff_Coarse.txt'
+        assert len(DATASETS.build(dict(listed, data_root=str(tmp_path / 'data/coco_stuff164k')))) == 1
+    assert Config.fromfile(resolve_config('diffseg_cocostuff27.py')).test_dataloader.dataset.ann_file.endswith(
+        'Coarse_7.txt')
     model = MODELS.build(dict(cfg.model, backbone=sd(tiny_sd), image_size=(64, 64), data_preprocessor=PRE))
     for source in ('mmseg171', 'stuffthingmaps'):
         ds_cfg = dict(cfg.test_dataloader.dataset, data_root=str(tmp_path / 'data/coco_stuff164k'),

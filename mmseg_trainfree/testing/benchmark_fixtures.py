@@ -164,7 +164,8 @@ def _coco_stuff(d: str, variant: str) -> dict:
         _label(f'{root}/annotations/val2017/{n}.png', raw)
         _label(f'{root}/annotations/val2017/{n}_labelTrainIds.png', _remap(raw, dict(zip(COCO_RAW, COCO_171)), 255)
                .astype(np.uint8))
-    _lines(f'{root}/curated/val2017/Coco164kFull_Stuff_Coarse_7.txt', ids[:1])
+    _lines(f'{root}/curated/val2017/Coco164kFull_Stuff_Coarse_7.txt', ids[:1])  # PiCIE / STEGO / DiffSeg: 2,175
+    _lines(f'{root}/curated/val2017/Coco164kFull_Stuff_Coarse.txt', ids[:1])  # IIC's, the report's code: 4,172
     if variant == 'object':
         from ..datasets.coco import coco_object_lut_raw
         from ..datasets.converters import convert_label_dir
