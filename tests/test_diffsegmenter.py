@@ -94,7 +94,7 @@ def test_class_weight_one_is_the_plain_prompt(tiny_sd):
     text, spans, entry_class = plain.prompts()
     expected = plain.backbone.encode_prompts(['a photograph of cat', 'a photograph of dog', 'a photograph of puppy',
                                               'a photograph of potted plant'])
-    assert torch.allclose(text, expected) and spans == [[4], [4], [4], [4, 5]] and entry_class.tolist() == [1, 2, 2, 3]
+    assert torch.allclose(text, expected) and spans == [[4], [4], [4], [5]] and entry_class.tolist() == [1, 2, 2, 3]
     weighted = diffsegmenter(tiny_sd).prompts()[0]
     assert not torch.allclose(weighted[:, 4], text[:, 4]) and torch.allclose(weighted[:, 6:], text[:, 6:])
 
@@ -167,15 +167,18 @@ def test_augmented_prompts_continue_the_class_prompt(tiny_sd, tiny_blip):
 
 def test_ing_continuation_adds_the_first_continuation_token_to_the_class_map(tiny_sd):
     """ing_continuation: a continuation starting with an "-ing" word adds that word's first token to the class's
-    map tokens (the official rule); class++ still weights the class tokens only; off by default (the paper)."""
+    map tokens (the official rule for the paper's descriptive words, on by default); class++ still weights the
+    class tokens only."""
     entries, more = [(2, 'dog'), (3, 'potted plant')], ['running on grass', 'on a table']
-    model = diffsegmenter(tiny_sd, ing_continuation=True, class_weight=1.21)
+    model = diffsegmenter(tiny_sd, class_weight=1.21)
+    assert model.ing_continuation
     tok = model.backbone.tokenizer
     text, spans, _ = model.encode_entries(entries, more)
     dog_end = len(tok('a photograph of dog').input_ids) - 1  # "running" follows the last class token
-    assert spans[0] == [4, dog_end] and dog_end == 5 and len(spans[1]) == len(tok('potted plant').input_ids) - 2
+    assert spans[0] == [4, dog_end] and dog_end == 5 and len(spans[1]) == 1
     assert tok('a photograph of dog running on grass').input_ids[5] == tok('running').input_ids[1]
-    off_text, off_spans, _ = diffsegmenter(tiny_sd, class_weight=1.21).encode_entries(entries, more)
+    off_text, off_spans, _ = diffsegmenter(tiny_sd, class_weight=1.21, ing_continuation=False).encode_entries(
+        entries, more)
     assert off_spans[0] == [4] and off_spans[1] == spans[1]
     assert torch.equal(text, off_text)  # the rule changes which maps are read, not the prompt embeddings
     latents = model.backbone.encode_images(torch.zeros(1, 3, 64, 64))
@@ -183,6 +186,33 @@ def test_ing_continuation_adds_the_first_continuation_token_to_the_class_map(tin
         on_maps = model.entry_maps(latents, 100, text, spans)
         off_maps = model.entry_maps(latents, 100, off_text, off_spans)
     assert not torch.allclose(on_maps[0], off_maps[0]) and torch.allclose(on_maps[1], off_maps[1])
+
+
+def test_multi_word_names_weight_the_last_word_and_read_one_token(tiny_sd):
+    """class_tokens (issue 23, item 10): the official scripts put "++" on the last word of a multi-word name and read
+    the map of its last token (Context / COCO) or first token (VOC); 'all' weights every token and averages them.
+    Checked on the embeddings: a token that "++" re-weights is e_empty + 1.21 (e - e_empty), any other the plain
+    encoding."""
+    tok = model_tok = diffsegmenter(tiny_sd).backbone.tokenizer
+    name = 'potted plant'
+    first = 4  # BOS, "a photograph of"
+    n, last_word = len(tok(name).input_ids) - 2, len(tok('plant').input_ids) - 2
+    names = list(range(first, first + n))
+    plain = diffsegmenter(tiny_sd, class_weight=1.0).encode_entries([(3, name)])[0][0].float()
+    empty = diffsegmenter(tiny_sd).backbone.encode_prompts(['']).float()[0]
+    weighted = empty + 1.21 * (plain - empty)
+    expected = {'last': (names[-last_word:], [names[-1]]), 'first': (names[-last_word:], [names[0]]),
+                'all': (names, names)}
+    for rule, (plus, read) in expected.items():
+        model = diffsegmenter(tiny_sd, class_tokens=rule)
+        text, spans, _ = model.encode_entries([(3, name)])
+        assert spans == [read], rule
+        for pos in names:
+            want = weighted[pos] if pos in plus else plain[pos]
+            assert torch.allclose(text[0, pos].float(), want, atol=1e-5), (rule, pos)
+    assert model_tok is tok and n == 2 and diffsegmenter(tiny_sd).class_tokens == 'last'
+    with pytest.raises(ValueError, match='class_tokens'):
+        diffsegmenter(tiny_sd, class_tokens='middle')
 
 
 def test_prompt_cache_is_bounded(tiny_sd):

@@ -19,7 +19,12 @@ model = dict(
     captioner=dict(type='BlipCaptioner', model_id='Salesforce/blip-image-captioning-large', dtype='auto',
                    max_new_tokens=20, num_beams=1, batch_size=16),
     augment_prompts=True,
-    ing_continuation=False,  # True: the official code's class + "-ing" continuation token map (not in the paper)
+    # Descriptive words (Sec. 3.5, 4.4): the class map is fused with that of an "-ing" word continuing it in BLIP's
+    # caption, the official code's rule for them; False: the class tokens alone.
+    ing_continuation=True,
+    # Multi-word names: "++" on the last word, the map of the name's last token (official Context / COCO scripts);
+    # 'first': its first token (official VOC script); 'all': every token weighted and averaged.
+    class_tokens='last',
     # Per-image candidates (Sec. 4.1): the union of two halves.
     # - Caption: noun phrases of BLIP's unconditional caption matched to the class names and caption synonyms
     #   (`synonyms`, set per benchmark) by CLIP text-embedding cosine >= 0.8 (the official "text similarity

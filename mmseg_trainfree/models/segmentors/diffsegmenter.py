@@ -27,6 +27,9 @@ def normalized_levels(maps: Sequence[Tensor], size: tuple[int, int]) -> Tensor:
                                        'minmax')[:, 0] for m in maps], 1)
 
 
+CLASS_TOKENS = ('last', 'first', 'all')
+
+
 @MODELS.register_module()
 class DiffSegmenter(DiffusionFeatureSegmentor):
     """Open-vocabulary DiffSegmenter on a frozen Stable Diffusion.
@@ -45,9 +48,13 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
             switches the refinement off.
         captioner: a ``BlipCaptioner`` config (augmented prompts, caption filtering), or None.
         augment_prompts: each class prompt is BLIP's caption continuing ``prompt_template`` (needs captioner).
-        ing_continuation: when BLIP's continuation starts with an "-ing" word ("a photograph of horse running
-            ..."), the class map averages the class tokens with that word's first token, as the official code
-            does; False (default) keeps the class tokens alone, as the paper describes.
+        ing_continuation: descriptive words (Sec. 3.5, 4.4): when BLIP's continuation starts with an "-ing" word
+            ("a photograph of horse running ..."), the class map averages the class token(s) with that word's
+            first token, the official code's rule for them (default); False keeps the class tokens alone.
+        class_tokens: which tokens of a (multi-word) class name carry "++" and make its map: 'last' (default, the
+            official Context / COCO scripts: "++" on the last word, the map of the name's last token), 'first'
+            (the official VOC script: "++" on the last word, the map of the name's first token) or 'all' (every
+            token weighted, their maps averaged). The same for one-word, one-token names.
         category_filter: a ``CategoryFilter`` config (per-image candidates), or None: every class.
         use_image_labels: the candidates are the image's ground-truth classes (weakly supervised setting).
         background_index / background_score: the class that is not prompted but takes a constant score
@@ -66,7 +73,8 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
                  fusion_weights: Sequence[float] = (0.3, 0.5, 0.1, 0.1),
                  self_attn_layers: Optional[Sequence[str]] = ('down_blocks.0.attentions.*.attn1',
                                                               'up_blocks.3.attentions.*.attn1'),
-                 captioner: Optional[dict] = None, augment_prompts: bool = True, ing_continuation: bool = False,
+                 captioner: Optional[dict] = None, augment_prompts: bool = True, ing_continuation: bool = True,
+                 class_tokens: str = 'last',
                  category_filter: Optional[dict] = None, use_image_labels: bool = False,
                  background_index: Optional[int] = None, background_score: float = 0.5, max_batch: int = 8,
                  crf: Optional[dict] = None, test_cfg: Optional[dict] = None, init_cfg=None):
@@ -76,6 +84,8 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
             raise ValueError(f'fusion_weights must sum to 1 (Eq. 5), got {list(fusion_weights)}')
         if max_batch < 1:
             raise ValueError(f'max_batch must be >= 1, got {max_batch}')
+        if class_tokens not in CLASS_TOKENS:
+            raise ValueError(f'class_tokens must be one of {CLASS_TOKENS}, got {class_tokens!r}')
         timesteps = [int(t) for t in timestep] if isinstance(timestep, (list, tuple)) else [int(timestep)]
         if not timesteps:
             raise ValueError('timestep: give at least one')
@@ -91,7 +101,7 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
         self.self_attn_layers = None if not self_attn_layers else list(self_attn_layers)
         self.captioner = MODELS.build(captioner) if captioner is not None else None
         self.augment_prompts = bool(augment_prompts) and self.captioner is not None
-        self.ing_continuation = bool(ing_continuation)
+        self.ing_continuation, self.class_tokens = bool(ing_continuation), class_tokens
         self.category_filter = MODELS.build(category_filter) if category_filter is not None else None
         self.use_image_labels = use_image_labels
         self.background_index, self.background_score = background_index, float(background_score)
@@ -116,25 +126,34 @@ class DiffSegmenter(DiffusionFeatureSegmentor):
         before = self.prompt_template.split('{}')[0].strip()
         return 1 + (len(self.backbone.tokenizer(before).input_ids) - 2 if before else 0)
 
+    def name_tokens(self, name: str) -> tuple[list[int], list[int]]:
+        """Token positions of ``name`` in its prompt: those "++" re-weights and those whose maps make its map
+        (``class_tokens``). CLIP's tokenizer splits at spaces, so the last word's tokens end the name's."""
+        tok, start = self.backbone.tokenizer, self.class_token_start()
+        positions = list(range(start, start + len(tok(name).input_ids) - 2))
+        if self.class_tokens == 'all' or not positions:
+            return positions, list(positions)
+        last_word = len(tok(name.split()[-1]).input_ids) - 2
+        return positions[-last_word:], [positions[-1] if self.class_tokens == 'last' else positions[0]]
+
     def encode_entries(self, entries: Sequence[tuple[int, str]], continuations: Optional[Sequence[str]] = None
                        ) -> tuple[Tensor, list[list[int]], Tensor]:
         """Re-weighted text embeddings (E, 77, D) of one prompt per (class id, name) entry, the token positions
         whose maps make each entry's map, and each entry's class id. ``continuations`` (BLIP's words after the
         template) are appended to the prompts; the class tokens keep their positions."""
-        tok, start = self.backbone.tokenizer, self.class_token_start()
+        tok = self.backbone.tokenizer
         texts = [self.prompt_template.format(name) for _, name in entries]
-        spans = [list(range(start, start + len(tok(name).input_ids) - 2)) for _, name in entries]
-        map_spans = [list(span) for span in spans]
+        spans, map_spans = map(list, zip(*[self.name_tokens(name) for _, name in entries])) if entries else ([], [])
         if continuations is not None:
             for row, (text, more) in enumerate(zip(texts, continuations)):
                 first = more.split()[0] if more.split() else ''
                 if self.ing_continuation and first.endswith('ing'):  # the official "-ing" rule
-                    map_spans[row].append(len(tok(text).input_ids) - 1)  # the continuation's first token
+                    map_spans[row] = map_spans[row] + [len(tok(text).input_ids) - 1]  # the continuation's 1st token
             texts = [f'{t} {c}'.strip() for t, c in zip(texts, continuations)]
         if any(not s or s[-1] >= tok.model_max_length - 1 for s in map_spans):
             raise ValueError(f'a class name has no tokens or does not fit in {tok.model_max_length} tokens')
         text = self.backbone.encode_prompts(texts).float()
-        if self.class_weight != 1:  # class++: e' = e_empty + w (e - e_empty) on the class tokens
+        if self.class_weight != 1:  # class++: e' = e_empty + w (e - e_empty) on the re-weighted tokens
             empty = self.backbone.encode_prompts(['']).float()
             for row, span in enumerate(spans):
                 text[row, span] = empty[0, span] + self.class_weight * (text[row, span] - empty[0, span])
