@@ -85,3 +85,49 @@ def test_background_sweep_scores_a_predicted_absent_class_as_mmseg_does():
     expected = reference.compute_metrics(reference.results)['mIoU']
     assert expected == pytest.approx((6 / 8 + 1 + 0) / 3 * 100, abs=0.01)
     assert sweep.compute_metrics(sweep.results)['mIoU'] == pytest.approx(expected, abs=0.01)
+
+
+def test_weakly_supervised_rows_are_scored_by_the_cam_protocol(capsys):
+    """DiffSegmenter's *_wsss_train* configs (Tables 2 and 4) score as the official evaluation_voc12.py does (issue 23,
+    item 8): every background threshold 0.30 ... 0.74 in one pass, the best as mIoU, labelled as the CAM protocol
+    in the log and in collect_results' protocol column; no CRF, which would break the constant background."""
+    import glob
+
+    import torch
+    from mmengine.config import Config
+
+    from mmseg_trainfree.evaluation.background_sweep import BackgroundScoreSweepMetric
+    configs = sorted(glob.glob(osp.join(REPO, 'configs/diffsegmenter_voc_wsss_train*.py')))
+    assert len(configs) == 8
+    collect = load_tool('collect_results')
+    for path in configs:
+        cfg = Config.fromfile(path)
+        evaluator = cfg.test_evaluator
+        assert evaluator.type == 'BackgroundScoreSweepMetric' and cfg.model.get('crf') is None, path
+        assert evaluator['values'] == [i / 100 for i in range(30, 75)], path
+        assert 'CAM protocol' in collect.protocol(evaluator.to_dict())
+    metric = BackgroundScoreSweepMetric(**{k: v for k, v in evaluator.items() if k != 'type'})
+    label = torch.tensor([[0, 0, 1, 1]] * 4)
+    logits = torch.zeros(2, 4, 4)
+    logits[1, :, 2:] = 0.9
+    logits[1, :, 1] = 0.55  # class 1 one column too wide: a threshold of 0.55 or more removes the error
+    metric.process({}, [dict(seg_logits=dict(data=logits), gt_sem_seg=dict(data=label[None]))])
+    out = metric.compute_metrics(metric.results)
+    assert out['mIoU'] == 100 and out['best_background_score'] == 0.55 and out['mIoU@0.54'] < 100
+    captured = capsys.readouterr()
+    assert 'CAM protocol' in captured.out + captured.err
+
+
+def test_the_cam_protocol_runs_through_tools_test(tiny_sd, tiny_blip, tmp_path):
+    """The weakly supervised config itself through tools/test.py on the VOC train fixture: the curve and the best
+    threshold come back (the config replaces mmseg's IoUMetric, it does not merge into it)."""
+    from mmseg_trainfree.testing import write_benchmark_fixture
+    write_benchmark_fixture('pascal_voc12_train', str(tmp_path / 'data'))
+    metrics = load_test_tool().main([
+        osp.join(REPO, 'configs/diffsegmenter_voc_wsss_train.py'), '--work-dir', str(tmp_path / 'work'),
+        '--cfg-options', f'model.backbone.model_id={tiny_sd}', f'model.captioner.model_id={tiny_blip}',
+        f'test_dataloader.dataset.data_root={tmp_path}/data/VOCdevkit/VOC2012', 'model.image_size=[64,64]',
+        'model.captioner.max_new_tokens=4', 'model.timestep=[100]'])
+    curve = {k: v for k, v in metrics.items() if k.startswith('mIoU@')}
+    assert len(curve) == 45 and metrics['mIoU'] == max(curve.values())
+    assert metrics[f"mIoU@{metrics['best_background_score']:g}"] == metrics['mIoU']

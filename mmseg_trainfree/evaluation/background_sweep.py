@@ -20,15 +20,18 @@ from ..registry import METRICS
 class BackgroundScoreSweepMetric(BaseMetric):
     """mIoU (and aAcc) at each background score of ``values``, as ``mIoU@<value>`` (the best also as ``mIoU``
     and ``best_background_score``). Needs samples with ``seg_logits`` whose ``background_index`` channel is the
-    constant score (no CRF after it)."""
+    constant score (no CRF after it). ``protocol`` names what the best value means (e.g. weakly supervised
+    segmentation's CAM protocol, which reports the best threshold on the scored split); it heads the logged
+    table, and ``tools/collect_results.py`` prints it in its protocol column."""
 
     def __init__(self, values: Sequence[float], background_index: int = 0, ignore_index: int = 255,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None):
+                 protocol: Optional[str] = None, collect_device: str = 'cpu', prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not values:
             raise ValueError('BackgroundScoreSweepMetric: give at least one value')
         self.values = [float(v) for v in values]
         self.background_index, self.ignore_index = int(background_index), int(ignore_index)
+        self.protocol = protocol
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -53,7 +56,8 @@ class BackgroundScoreSweepMetric(BaseMetric):
         miou = [float(torch.nanmean(row)) * 100 for row in iou]
         acc = [float(inter[i].sum() / label[i].sum().clamp(min=1)) * 100 for i in range(len(self.values))]
         best = max(range(len(self.values)), key=lambda i: miou[i])
-        lines = ['background score | mIoU | aAcc', '---|---|---']
+        lines = [f'{self.protocol}:'] if self.protocol else []
+        lines += ['background score | mIoU | aAcc', '---|---|---']
         lines += [f'{v:g}{" (best)" if i == best else ""} | {m:.2f} | {a:.2f}'
                   for i, (v, m, a) in enumerate(zip(self.values, miou, acc))]
         print_log('\n'.join(lines), logger='current')
