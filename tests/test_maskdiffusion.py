@@ -190,14 +190,33 @@ def test_image_scope_takes_each_crops_window_of_the_whole_images_weights(tiny_sd
 
 
 def test_official_cityscapes_config_runs_through_tools_test(tmp_path, tiny_sd, monkeypatch):
-    """The official-code variant on a Cityscapes-layout copy: slide crops with the whole image's weights."""
+    """The official-code variant on a Cityscapes-layout copy: slide crops with the whole image's weights, the
+    official prompts ("light", "sign") and its scoring at 256 x 352, labels resized by PIL's nearest rule."""
     import os.path as osp
 
+    import numpy as np
     from conftest import REPO, load_test_tool
+    from mmengine.config import Config
+    from PIL import Image
 
+    from mmseg_trainfree.registry import DATASETS
     from mmseg_trainfree.testing import write_benchmark_fixture
-    write_benchmark_fixture('cityscapes', str(tmp_path / 'data'))
+    expected = write_benchmark_fixture('cityscapes', str(tmp_path / 'data'))
     monkeypatch.chdir(tmp_path)
+    cfg = Config.fromfile(osp.join(REPO, 'configs/maskdiffusion_cityscapes_official.py'))
+    names = open(cfg.model.class_names.replace('mmseg_trainfree::', osp.join(REPO, 'configs/'))).read().split('\n')
+    assert names[6:8] == ['light', 'sign']
+    sample = DATASETS.build(cfg.test_dataloader.dataset)[0]['data_samples']
+    [label] = expected.values()
+    pil = np.asarray(Image.fromarray(np.where(label < 0, 255, label).astype(np.uint8)).resize((352, 256),
+                                                                                            Image.NEAREST))
+    assert sample.ori_shape == (256, 352) and np.array_equal(sample.gt_sem_seg.data[0].numpy(), pil)
+    from mmseg_trainfree.datasets import ResizeTo
+    for shape in ((37, 53), (999, 1501)):  # PIL's nearest rule (pixel centres), up and down
+        rnd = np.random.default_rng(0).integers(0, 19, shape).astype(np.uint8)
+        out = ResizeTo((256, 352)).transform(dict(img=np.zeros((*shape, 3), np.uint8), gt_seg_map=rnd,
+                                                  seg_fields=['gt_seg_map']))
+        assert np.array_equal(out['gt_seg_map'], np.asarray(Image.fromarray(rnd).resize((352, 256), Image.NEAREST)))
     metrics = load_test_tool().main([osp.join(REPO, 'configs/maskdiffusion_cityscapes_official.py'), '--work-dir',
                                      'wd', '--cfg-options', f'model.backbone.model_id={tiny_sd}',
                                      'model.backbone.dtype=float32', 'model.image_attention_size=[64,64]',

@@ -8,24 +8,29 @@ predictions over the same crop of the image.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from ..registry import TRANSFORMS
 
-def _resize(array: np.ndarray, hw: tuple[int, int], nearest: bool) -> np.ndarray:
+def _resize(array: np.ndarray, hw: tuple[int, int], nearest: bool, exact: bool = False) -> np.ndarray:
     if tuple(array.shape[:2]) == tuple(hw):
         return array
-    return cv2.resize(array, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR)
+    mode = (cv2.INTER_NEAREST_EXACT if exact else cv2.INTER_NEAREST) if nearest else cv2.INTER_LINEAR
+    return cv2.resize(array, (hw[1], hw[0]), interpolation=mode)
 
 
 def apply_eval_crop(array: np.ndarray, crop: dict, nearest: bool = False) -> np.ndarray:
-    """Resize to ``crop['resize']`` (if set), cut ``crop['box']`` = (y1, x1, y2, x2), resize to ``crop['size']``."""
+    """Resize to ``crop['resize']`` (if set), cut ``crop['box']`` = (y1, x1, y2, x2), resize to ``crop['size']``.
+    ``crop['nearest_exact']``: nearest resizing samples pixel centres, as PIL's (cv2's default takes the corner)."""
+    exact = bool(crop.get('nearest_exact'))
     if crop.get('resize') is not None:
-        array = _resize(array, crop['resize'], nearest)
+        array = _resize(array, crop['resize'], nearest, exact)
     y1, x1, y2, x2 = crop['box']
-    return _resize(array[y1:y2, x1:x2], crop['size'], nearest)
+    return _resize(array[y1:y2, x1:x2], crop['size'], nearest, exact)
 
 
 def _center_box(h: int, w: int, ch: int, cw: int) -> tuple[int, int, int, int]:
@@ -102,3 +107,19 @@ class ResizeToSquare(_EvalCrop):
 
     def crop_for(self, h: int, w: int) -> dict:
         return dict(resize=None, box=(0, 0, h, w), size=(self.size, self.size))
+
+
+@TRANSFORMS.register_module()
+class ResizeTo(_EvalCrop):
+    """Scored at a fixed (height, width), aspect not kept, no crop: the labels are resized there with PIL's nearest
+    rule (pixel centres) and so is the prediction (bilinear logits). The official MaskDiffusion code scores
+    Cityscapes this way at 256 x 352 (``torchvision.transforms.Resize((256, 352), Image.NEAREST)`` on the labels).
+    The model gets the original image unless ``resize_image``."""
+
+    def __init__(self, size: Sequence[int] = (256, 352), resize_image: bool = False):
+        if len(size) != 2 or min(size) <= 0:
+            raise ValueError(f'ResizeTo.size must be a positive (height, width), got {size!r}')
+        self.size, self.resize_image = (int(size[0]), int(size[1])), bool(resize_image)
+
+    def crop_for(self, h: int, w: int) -> dict:
+        return dict(resize=None, box=(0, 0, h, w), size=self.size, nearest_exact=True)
