@@ -7,4 +7,4 @@ _base_ = ['./_base_/models/diffsegmenter.py', './_base_/datasets/coco2014.py', '
 model = dict(class_names='mmseg_trainfree::_base_/classnames/coco_object.txt', background_index=0,
              prompt_template='a photography of {}',  # the official Context / COCO prefix
              category_filter=dict(synonyms='mmseg_trainfree::_base_/classnames/synonyms/coco_object.txt'))
-test_dataloader = dict(dataset=dict(ann_file='val_5k.txt'))
+test_dataloader = dict(dataset=dict(ann_file='val_5k.txt', pipeline={{_base_.diffsegmenter_test_pipeline}}))

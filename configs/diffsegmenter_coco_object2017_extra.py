@@ -5,3 +5,4 @@ _base_ = ['./_base_/models/diffsegmenter.py', './_base_/datasets/coco_object.py'
 model = dict(class_names='mmseg_trainfree::_base_/classnames/coco_object.txt', background_index=0,
              prompt_template='a photography of {}',  # the official Context / COCO prefix
              category_filter=dict(synonyms='mmseg_trainfree::_base_/classnames/synonyms/coco_object.txt'))
+test_dataloader = dict(dataset=dict(pipeline={{_base_.diffsegmenter_test_pipeline}}))  # the model resizes once

@@ -7,3 +7,4 @@ model = dict(class_names='mmseg_trainfree::_base_/classnames/pascal_context59.tx
              prompt_template='a photography of {}',  # the official Context / COCO prefix
              category_filter=dict(synonyms='mmseg_trainfree::_base_/classnames/synonyms/pascal_context.txt',
                                   empty='all'))
+test_dataloader = dict(dataset=dict(pipeline={{_base_.diffsegmenter_test_pipeline}}))  # the model resizes once

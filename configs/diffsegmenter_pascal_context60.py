@@ -6,3 +6,4 @@ _base_ = ['./_base_/models/diffsegmenter.py', './_base_/datasets/pascal_context_
 model = dict(class_names='mmseg_trainfree::_base_/classnames/pascal_context60.txt', background_index=0,
              prompt_template='a photography of {}',  # the official Context / COCO prefix
              category_filter=dict(synonyms='mmseg_trainfree::_base_/classnames/synonyms/pascal_context.txt'))
+test_dataloader = dict(dataset=dict(pipeline={{_base_.diffsegmenter_test_pipeline}}))  # the model resizes once

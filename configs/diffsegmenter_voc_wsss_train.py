@@ -8,3 +8,4 @@ _base_ = ['./_base_/models/diffsegmenter_voc_wsss.py', './_base_/datasets/pascal
 test_evaluator = dict(_delete_=True, type='BackgroundScoreSweepMetric',
                       values=[round(0.3 + 0.01 * i, 2) for i in range(45)], background_index=0,
                       protocol='CAM protocol: the best background threshold (0.30-0.74) on the scored split')
+test_dataloader = dict(dataset=dict(pipeline={{_base_.diffsegmenter_test_pipeline}}))  # the model resizes once

@@ -5,3 +5,11 @@ model = dict(
     class_names='mmseg_trainfree::_base_/classnames/cocostuff171.txt',  # mmseg names with '-other' / '-stuff' dropped
     image_size=None,
     test_cfg=dict(mode='slide', crop_size=(512, 512), stride=(512, 512)))
+# "Images exceeding 512x512 are segmented into 512x512 patches" (Sec. 4.1): the original image, not mmseg's
+# Resize(2048, 512), which would upscale a 640 x 480 image to 683 x 512 first. mmseg's slide window is clipped to
+# the image (a 640 x 480 image: two 480 x 512 windows), each rounded up to a multiple of 64 for the UNet.
+test_dataloader = dict(dataset=dict(pipeline=[
+    dict(type='LoadImage'),
+    dict(type='LoadSegAnnotations'),
+    dict(type='PackSegInputs'),
+]))

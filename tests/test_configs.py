@@ -96,3 +96,23 @@ def test_package_prefix_inheritance(tmp_path):
 def test_unknown_segmentor_type_names_it(tiny_sd):
     with pytest.raises(KeyError, match='MaskDifusion'):
         MODELS.build(dict(type='MaskDifusion', backbone=dict(type='StableDiffusionBackbone', model_id=tiny_sd)))
+
+
+@pytest.mark.parametrize('config,fixture,root', [
+    ('diffsegmenter_voc.py', 'pascal_voc12', 'VOCdevkit/VOC2012'),
+    ('diffsegmenter_voc_wsss.py', 'pascal_voc12_trainaug', 'VOCdevkit/VOC2012'),
+    ('maskdiffusion_cocostuff171.py', 'coco_stuff164k', 'coco_stuff164k')])
+def test_methods_that_resize_once_get_the_original_image(config, fixture, root, tmp_path):
+    """DiffSegmenter resizes the original image once to 512 x 512 (official code), and MaskDiffusion tiles only
+    images larger than 512 (Sec. 4.1): their configs put no mmseg Resize before the model (issue 23, item 14)."""
+    import cv2
+
+    from mmseg_trainfree.testing import write_benchmark_fixture
+    write_benchmark_fixture(fixture, str(tmp_path))
+    ds_cfg = Config.fromfile(osp.join(REPO, 'configs', config)).test_dataloader.dataset
+    for sub in ds_cfg.datasets if ds_cfg.type == 'ConcatDataset' else [ds_cfg]:
+        dataset = DATASETS.build(dict(sub, data_root=str(tmp_path / root)))
+        for i in range(len(dataset)):
+            item = dataset[i]
+            original = cv2.imread(item['data_samples'].img_path).shape[:2]
+            assert tuple(item['inputs'].shape[1:]) == original == item['data_samples'].ori_shape

@@ -420,3 +420,32 @@ def test_the_reports_methods_weigh_self_attention_per_layer(tiny_sd, tiny_clip):
     with pytest.raises(ValueError, match='self_attn_weighting'):
         MODELS.build(dict(type='AggGEM', backbone=sd(tiny_sd), clip=gem_clip(tiny_clip), class_names=CLASSES,
                           self_attn_weighting='per_head', data_preprocessor=PRE))
+
+
+def test_the_reports_sd_input_is_resized_as_its_code_does(tiny_sd):
+    """The report's code resizes images to 512 x 512 with torchvision's Resize(BICUBIC) on PIL images, which
+    antialiases (issue 23, item 14: Cityscapes' 1024 x 2048 is downsized 2x and 4x): input_resize='bicubic' matches
+    PIL within uint8 rounding, where the plain bilinear resize does not."""
+    from mmengine.config import Config
+    from PIL import Image
+
+    from conftest import REPO
+    for method in ('agggem', 'diffsegclust', 'specclust', 'aggsd'):
+        assert Config.fromfile(f'{REPO}/configs/{method}_cityscapes27.py').model.input_resize == 'bicubic'
+    image = (np.random.default_rng(0).random((96, 192, 3)) * 255).astype(np.uint8)
+    image = cv2_blur(image)
+    pil = np.asarray(Image.fromarray(image).resize((32, 32), Image.BICUBIC)).astype(np.float32) / 127.5 - 1
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
+    model = MODELS.build(dict(type='AggSD', backbone=sd(tiny_sd), class_names=CLASSES, image_size=(32, 32)))
+    ours = model.resize_input(x)[0].permute(1, 2, 0).numpy()
+    assert np.abs(ours - pil).max() < 2.5 / 127.5
+    model.set_input_resize('bilinear')
+    assert np.abs(model.resize_input(x)[0].permute(1, 2, 0).numpy() - pil).max() > 10 / 127.5
+    with pytest.raises(ValueError, match='input_resize'):
+        model.set_input_resize('lanczos')
+
+
+def cv2_blur(image: np.ndarray) -> np.ndarray:
+    """Smooth noise a little, so that antialiasing matters but no value sits at the uint8 range's edge."""
+    import cv2
+    return (cv2.GaussianBlur(image, (3, 3), 0) * 0.8 + 25).astype(np.uint8)

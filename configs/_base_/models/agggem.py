@@ -18,5 +18,6 @@ model = dict(
     prompt='',  # SD's condition when only its self-attention is used: our choice, the report does not say
     self_attn_layers='*attn1',  # all 16 self-attention layers
     self_attn_weighting='per_layer',  # the report's code: each layer weighs its side (8 x 8: 8 / 568)
+    input_resize='bicubic',  # to 512 x 512 as the report's code: torchvision Resize(BICUBIC), antialiased
     test_cfg=dict(mode='whole'),
 )

@@ -18,6 +18,7 @@ model = dict(
     seed=0,
     self_attn_layers='*attn1',  # all 16 self-attention layers
     self_attn_weighting='per_layer',  # the report's code: each layer weighs its side (8 x 8: 8 / 568)
+    input_resize='bicubic',  # to 512 x 512 as the report's code: torchvision Resize(BICUBIC), antialiased
     cross_attn_layers='*attn2',
     cross_attn_weighting='per_layer',  # each cross-attention layer weighs 1 / its side (the code)
     upsample_mode='bicubic',  # the code's upscale_attn: bicubic, antialiased

@@ -42,3 +42,11 @@ model = dict(
     max_batch=8,  # class prompts per UNet call
     test_cfg=dict(mode='whole'),
 )
+# The official code resizes the original image once, bilinearly, to 512 x 512 (F.interpolate, no antialiasing).
+# The benchmark configs therefore feed the original image (no mmseg Resize before the model's own resize_input),
+# and mmseg scores the prediction at the label's size as usual.
+diffsegmenter_test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='LoadSegAnnotations'),
+    dict(type='PackSegInputs'),
+]

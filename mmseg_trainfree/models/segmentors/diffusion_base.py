@@ -14,6 +14,7 @@ from ..utils.sd_attention import sd_attention
 from .base import TrainingFreeSegmentor
 
 DEFAULT_FEATURE_LAYERS = ('up_blocks.0.resnets.2', 'up_blocks.1.attentions.2', 'up_blocks.2.attentions.2')
+INPUT_RESIZE_MODES = ('bilinear', 'bicubic')
 
 
 class DiffusionFeatureSegmentor(TrainingFreeSegmentor):
@@ -26,7 +27,13 @@ class DiffusionFeatureSegmentor(TrainingFreeSegmentor):
         timestep: t of the single UNet pass.
         add_noise: noise the latent to ``timestep`` (seeded by ``seed``, the same draw for every image).
         feature_layers: modules whose outputs are the internal features f (if the method uses them).
+
+    ``input_resize`` (a subclass's field where its reference code differs): how the image reaches
+    ``image_size``: 'bilinear' (no antialiasing, as ``F.interpolate`` in most official code) or 'bicubic'
+    (antialiased, PIL's / torchvision's ``Resize(BICUBIC)`` on PIL images).
     """
+
+    input_resize = 'bilinear'
 
     def __init__(self, backbone: dict, data_preprocessor: Optional[dict] = None, class_names=None,
                  image_size: Optional[Sequence[int]] = (512, 512), timestep: int = 1, add_noise: bool = True,
@@ -46,8 +53,16 @@ class DiffusionFeatureSegmentor(TrainingFreeSegmentor):
 
     def resize_input(self, inputs: Tensor) -> Tensor:
         size = self.model_input_size(*inputs.shape[2:])
-        return F.interpolate(inputs, size, mode='bilinear', align_corners=False) \
-            if size != tuple(inputs.shape[2:]) else inputs
+        if size == tuple(inputs.shape[2:]):
+            return inputs
+        if self.input_resize == 'bicubic':
+            return F.interpolate(inputs, size, mode='bicubic', align_corners=False, antialias=True).clamp(-1, 1)
+        return F.interpolate(inputs, size, mode='bilinear', align_corners=False)
+
+    def set_input_resize(self, mode: str) -> None:
+        if mode not in INPUT_RESIZE_MODES:
+            raise ValueError(f'{type(self).__name__}.input_resize must be one of {INPUT_RESIZE_MODES}, got {mode!r}')
+        self.input_resize = mode
 
     def seeded_noise(self, latents: Tensor) -> Tensor:
         """Gaussian noise like ``latents``, the same seeded draw for every image of the batch."""

@@ -146,9 +146,11 @@ class _SDSelfAttentionSegmentor(CLIPCrossAttention, DiffusionFeatureSegmentor):
                  class_groups: Optional[ClassGroups] = None, image_size: Optional[Sequence[int]] = (512, 512),
                  timestep: int = 100, add_noise: bool = True, seed: int = 0, prompt: str = '',
                  self_attn_layers: str | Sequence[str] = '*attn1', background_clamp: bool = True,
-                 self_attn_weighting: str = 'per_layer', test_cfg: Optional[dict] = None, init_cfg=None):
+                 self_attn_weighting: str = 'per_layer', input_resize: str = 'bicubic',
+                 test_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed, (),
                          test_cfg, init_cfg)
+        self.set_input_resize(input_resize)
         self._init_clip(clip, templates, temperature, background_index, background_offset, class_groups,
                         background_clamp)
         self.prompt, self.self_attn_layers = prompt, self_attn_layers
@@ -162,7 +164,9 @@ _SD_DOC = '''
         prompt: SD's text condition for SA (our choice: the empty prompt; the report does not say).
         self_attn_layers: the layers aggregated into SA (all 16).
         self_attn_weighting: 'per_layer' (the report's code: each layer weighs its side, 8 x 8 gets 8 / 568) or
-            'per_resolution' (DiffSeg's: layers averaged per resolution, 64:32:16:8 / 120).'''
+            'per_resolution' (DiffSeg's: layers averaged per resolution, 64:32:16:8 / 120).
+        input_resize: how the image reaches 512 x 512: 'bicubic' (antialiased, the report's code: torchvision's
+            Resize(BICUBIC) on PIL images) or 'bilinear' (no antialiasing).'''
 
 
 @MODELS.register_module()
@@ -297,6 +301,7 @@ class AggSD(DiffusionFeatureSegmentor):
         prompt_prefix / separator / last_separator: the prompt is ``prefix c1<sep>c2<sep>...<last>cN``.
         pad_prompts: pad each prompt to 77 tokens (padding tokens then take cross-attention mass) or not (the
             code).
+        input_resize: as AggGEM's ('bicubic', antialiased: the report's code).
         class_groups: as in GEM. The image labels are then the fine classes present, when the dataset
             records them (``fine_image_labels``: COCO-Stuff-27 read from its 171 ids, as the report does);
             otherwise every fine class of a present coarse class is prompted, with a warning.
@@ -309,7 +314,7 @@ class AggSD(DiffusionFeatureSegmentor):
                  timestep: int = 101, add_noise: bool = True, seed: int = 0,
                  self_attn_layers: str | Sequence[str] = '*attn1', cross_attn_layers: str | Sequence[str] = '*attn2',
                  self_attn_weighting: str = 'per_layer', cross_attn_weighting: str = 'per_layer',
-                 upsample_mode: str = 'bicubic', normalization: str = 'spatial_sum',
+                 upsample_mode: str = 'bicubic', normalization: str = 'spatial_sum', input_resize: str = 'bicubic',
                  test_cfg: Optional[dict] = None, init_cfg=None):
         name = type(self).__name__
         if normalization not in AGGSD_NORMALIZATIONS:
@@ -318,6 +323,7 @@ class AggSD(DiffusionFeatureSegmentor):
             raise ValueError(f'{name}.upsample_mode must be one of {CROSS_UPSAMPLE_MODES}, got {upsample_mode!r}')
         super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed, (),
                          test_cfg, init_cfg)
+        self.set_input_resize(input_resize)
         self.background_index, self.pad_prompts = background_index, bool(pad_prompts)
         self.prompt_prefix, self.separator, self.last_separator = prompt_prefix, separator, last_separator
         self.set_class_groups(class_groups)
