@@ -210,13 +210,36 @@ def test_gem_cross_attention_and_voc_background(tiny_clip):
         assert torch.allclose(model.clip_cross_attention(x)[0, 0], unclamped, atol=1e-5)
 
 
+def test_gem_upsamples_its_logits_before_the_softmax_as_the_reports_code(tiny_clip):
+    """The report's code upsamples GEM's logits bilinearly and takes the softmax and the VOC background per pixel
+    there (softmax_after_upsampling=True, the default); False upsamples the grid's probabilities."""
+    model = MODELS.build(dict(type='GEM', clip=gem_clip(tiny_clip), class_names=CLASSES, background_index=0,
+                              temperature=0.1, background_offset=0.2, data_preprocessor=PRE))
+    x = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    with torch.no_grad():
+        z = model.clip.dense_features(x)[0]
+        y = model.clip.class_embeddings([['cat'], ['dog'], ['tv monitor']], ['a photo of a {}.'])
+        logits = torch.einsum('ehw,ce->chw', z, y)[None] / 0.1
+        late = model.inference(x, [{}])[0]
+        model.softmax_after_upsampling = False
+        early = model.inference(x, [{}])[0]
+    up = F.interpolate(logits, (40, 48), mode='bilinear', align_corners=False)[0].softmax(0)
+    assert torch.allclose(late[1:], up, atol=1e-5)
+    assert torch.allclose(late[0], (1 - up.max(0)[0] - 0.2).clamp_min(0), atol=1e-5)
+    grid = logits[0].softmax(0)
+    grid = torch.cat([(1 - grid.max(0)[0] - 0.2).clamp_min(0)[None], grid])
+    assert torch.allclose(early, F.interpolate(grid[None], (40, 48), mode='bilinear', align_corners=False)[0],
+                          atol=1e-5)
+    assert not torch.allclose(late, early, atol=1e-3)
+
+
 def test_agggem_is_the_self_attention_product(tiny_sd, tiny_clip):
     model = MODELS.build(dict(type='AggGEM', backbone=sd(tiny_sd), clip=gem_clip(tiny_clip), class_names=CLASSES,
                               background_index=0, image_size=(64, 64), data_preprocessor=PRE))
     x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
     with torch.no_grad():
         sa, hw = model.self_attention(x, model.prompt, model.self_attn_layers, model.self_attn_weighting)
-        ca = F.interpolate(model.clip_cross_attention(x), hw, mode='bilinear', align_corners=False)[0].flatten(1)
+        ca = model.clip_cross_attention(x, hw)[0].flatten(1)
         out = model.encode_decode(x, [{}])
     assert hw == (8, 8) and torch.allclose(sa.sum(-1), torch.ones(1, 64), atol=1e-5)
     hand = torch.stack([sum(sa[0, j] * ca[c, j] for j in range(64)) for c in range(4)]).view(1, 4, 8, 8)

@@ -77,31 +77,39 @@ class CLIPCrossAttention(TextClassifier):
     BG = max(1 - max_c CA - offset, 0). Mixed into the report's segmentors."""
 
     def _init_clip(self, clip: dict, templates: Sequence[str], temperature: float, background_index: Optional[int],
-                   background_offset: float, class_groups: Optional[ClassGroups], background_clamp: bool = True
-                   ) -> None:
+                   background_offset: float, class_groups: Optional[ClassGroups], background_clamp: bool = True,
+                   softmax_after_upsampling: bool = True) -> None:
         if temperature <= 0:
             raise ValueError(f'temperature must be positive, got {temperature}')
         self.clip = MODELS.build(clip)
         self.templates, self.temperature = list(templates), float(temperature)
         self.background_index, self.background_offset = background_index, float(background_offset)
-        self.background_clamp = bool(background_clamp)
+        self.background_clamp, self.softmax_after_upsampling = bool(background_clamp), bool(softmax_after_upsampling)
         self.set_class_groups(class_groups)
 
     def embedded_classes(self) -> list[int]:
         """The prompted classes: all but the background, whose score is computed from the others."""
         return [c for c in range(self.num_classes) if c != self.background_index]
 
-    def clip_cross_attention(self, inputs: Tensor) -> Tensor:
-        """(B, C, h, w) CA_CLIP at GEM's patch grid, the background channel (if any) included."""
+    def clip_cross_attention(self, inputs: Tensor, size: Optional[tuple[int, int]] = None) -> Tensor:
+        """(B, C, h, w) CA_CLIP, the background channel (if any) included: at GEM's patch grid, or at ``size``
+        (bilinear). ``softmax_after_upsampling`` (the report's code: GEM's logits are upsampled, then the softmax
+        and the background are computed per pixel) or the softmax at the grid, its probabilities upsampled."""
         z = self.clip.dense_features(inputs)  # (B, E, h, w), normalised
         y = self._text().to(z)  # (C', E) normalised EOS embeddings of the prompted classes
-        ca = (torch.einsum('behw,ce->bchw', z, y) / self.temperature).softmax(1)
-        if self.background_index is None:
-            return ca
-        background = 1 - ca.max(1, keepdim=True)[0] - self.background_offset
-        if self.background_clamp:  # the report's code (exp_utils.get_voc2012_probs) floors it at 0
-            background = background.clamp_min(0)
-        return torch.cat([ca[:, :self.background_index], background, ca[:, self.background_index:]], 1)
+        logits = torch.einsum('behw,ce->bchw', z, y) / self.temperature
+        late = size is not None and self.softmax_after_upsampling
+        if late:
+            logits = F.interpolate(logits, size, mode='bilinear', align_corners=False)
+        ca = logits.softmax(1)
+        if self.background_index is not None:
+            background = 1 - ca.max(1, keepdim=True)[0] - self.background_offset
+            if self.background_clamp:  # the report's code (exp_utils.get_voc2012_probs) floors it at 0
+                background = background.clamp_min(0)
+            ca = torch.cat([ca[:, :self.background_index], background, ca[:, self.background_index:]], 1)
+        if size is not None and not late:
+            ca = F.interpolate(ca, size, mode='bilinear', align_corners=False)
+        return ca
 
 
 _CLIP_DOC = '''
@@ -112,6 +120,9 @@ _CLIP_DOC = '''
             (report, VOC: offset 0.8); None: every class is prompted.
         background_clamp: BG floored at 0, as the report's code does (its VOC numbers); False: the report's text,
             where negative BG values enter AggGEM's product and the cluster means.
+        softmax_after_upsampling: the report's code upsamples GEM's logits (to SD's 64 x 64 for AggGEM, to the
+            scored size for GEM and the cluster labels) and takes the softmax and BG there (True); False: the
+            softmax at GEM's patch grid, its probabilities upsampled.
         class_groups: predict over the vocabulary (fine classes), score over coarse ones: a coarse id per fine
             class, or 'package.module:TABLE' (COCO-Stuff: 171 names -> 27 classes).'''
 
@@ -126,15 +137,14 @@ class GEM(CLIPCrossAttention, TrainingFreeSegmentor):
                  templates: Sequence[str] = ('a photo of a {}.',), temperature: float = 0.01,
                  background_index: Optional[int] = None, background_offset: float = 0.8,
                  class_groups: Optional[ClassGroups] = None, background_clamp: bool = True,
-                 test_cfg: Optional[dict] = None, init_cfg=None):
+                 softmax_after_upsampling: bool = True, test_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(data_preprocessor, class_names, test_cfg, init_cfg)
         self._init_clip(clip, templates, temperature, background_index, background_offset, class_groups,
-                        background_clamp)
+                        background_clamp, softmax_after_upsampling)
         self.freeze()
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
-        return F.interpolate(self.clip_cross_attention(inputs), inputs.shape[2:], mode='bilinear',
-                             align_corners=False)
+        return self.clip_cross_attention(inputs, tuple(inputs.shape[2:]))
 
 
 class _SDSelfAttentionSegmentor(CLIPCrossAttention, DiffusionFeatureSegmentor):
@@ -147,12 +157,12 @@ class _SDSelfAttentionSegmentor(CLIPCrossAttention, DiffusionFeatureSegmentor):
                  timestep: int = 100, add_noise: bool = True, seed: int = 0, prompt: str = '',
                  self_attn_layers: str | Sequence[str] = '*attn1', background_clamp: bool = True,
                  self_attn_weighting: str = 'per_layer', input_resize: str = 'bicubic',
-                 test_cfg: Optional[dict] = None, init_cfg=None):
+                 softmax_after_upsampling: bool = True, test_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed, (),
                          test_cfg, init_cfg)
         self.set_input_resize(input_resize)
         self._init_clip(clip, templates, temperature, background_index, background_offset, class_groups,
-                        background_clamp)
+                        background_clamp, softmax_after_upsampling)
         self.prompt, self.self_attn_layers = prompt, self_attn_layers
         self.self_attn_weighting = check_weighting(self_attn_weighting, f'{type(self).__name__}.self_attn_weighting')
         self.freeze()
@@ -178,7 +188,7 @@ class AggGEM(_SDSelfAttentionSegmentor):
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         sa, hw = self.self_attention(inputs, self.prompt, self.self_attn_layers, self.self_attn_weighting)
-        ca = F.interpolate(self.clip_cross_attention(inputs), hw, mode='bilinear', align_corners=False)
+        ca = self.clip_cross_attention(inputs, hw)
         agg = torch.matmul(sa.transpose(1, 2), ca.flatten(2).transpose(1, 2).float())  # (B, N, C)
         agg = agg.transpose(1, 2).reshape(ca.shape)
         return F.interpolate(agg, inputs.shape[2:], mode='bilinear', align_corners=False)
@@ -220,7 +230,7 @@ class DiffSegClust(_SDSelfAttentionSegmentor):
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         size = tuple(inputs.shape[2:])
         sa, hw = self.self_attention(inputs, self.prompt, self.self_attn_layers, self.self_attn_weighting)
-        ca = F.interpolate(self.clip_cross_attention(inputs), size, mode='bilinear', align_corners=False)
+        ca = self.clip_cross_attention(inputs, size)
         return torch.stack([cluster_scores(self.clusters(sa[b], hw, size), ca[b].float())
                             for b in range(inputs.shape[0])])
 
