@@ -134,7 +134,8 @@ def test_report_protocol_resizes_labels_and_logits_but_not_the_input(tmp_path):
 
 CLASS_NAME_FILES = {'voc21': 21, 'voc21_official': 21, 'voc20': 20, 'pascal_context60': 60, 'pascal_context59': 59,
                     'pascal_context459': 459, 'ade847': 847, 'coco_object': 81, 'cocostuff171': 171,
-                    'cocostuff27': 27, 'cityscapes': 19, 'cityscapes27': 27, 'potsdam': 6, 'potsdam3': 3}
+                    'cocostuff27': 27, 'cityscapes': 19, 'cityscapes_maskdiffusion_official': 19, 'cityscapes27': 27,
+                    'potsdam': 6, 'potsdam3': 3}
 
 
 def test_class_name_files_match_their_datasets():
