@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmseg.apis import MMSegInferencer
 
-from .models.segmentors.base import generated_palette
+from .models.segmentors.base import dataset_classes, generated_palette
 from .models.utils.vocabulary import ClassNames, parse_class_names
 from .registry import DATASETS, MODELS
 
@@ -35,17 +35,6 @@ def takes_class_names(model_type: str) -> bool:
     import inspect
     cls = MODELS.get(model_type)
     return cls is not None and 'class_names' in inspect.signature(cls.__init__).parameters
-
-
-def dataset_classes(cfg: Config) -> Optional[list[str]]:
-    """The class names of the config's test dataset (its METAINFO), as VocabularyHook would give them."""
-    dataset = cfg.get('test_dataloader', {}).get('dataset', {})
-    dataset = dataset.get('datasets', [dataset])[0] if dataset.get('type') == 'ConcatDataset' else dataset
-    classes = (dataset.get('metainfo') or {}).get('classes')
-    if classes is None and dataset.get('type'):
-        cls = DATASETS.get(dataset['type'])
-        classes = getattr(cls, 'METAINFO', {}).get('classes') if cls is not None else None
-    return [str(c).strip() for c in classes] if classes else None
 
 
 class TrainingFreeInferencer(MMSegInferencer):

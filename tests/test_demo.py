@@ -29,9 +29,9 @@ def miou(pred: np.ndarray, gt: np.ndarray) -> float:
 def test_mmseg_init_model_and_inference_model_run_our_configs(images):
     from mmseg.apis import inference_model, init_model
     import mmcv
+    # no class_names: the vocabulary is the config's test dataset's classes (ShapesDataset), as VocabularyHook does
     model = init_model(osp.join(REPO, 'configs/maskdiffusion_shapes.py'), None, device='cpu',
-                       cfg_options={'model.backbone.model_id': trained_stable_diffusion(),
-                                    'model.class_names': SHAPES.split(', ')})
+                       cfg_options={'model.backbone.model_id': trained_stable_diffusion()})
     assert model.dataset_meta['classes'] == tuple(SHAPES.split(', ')) and len(model.dataset_meta['palette']) == 4
     [path, _], ann_dir = images
     from_path = inference_model(model, path).pred_sem_seg.data[0].numpy()
@@ -41,6 +41,26 @@ def test_mmseg_init_model_and_inference_model_run_our_configs(images):
     from mmseg_trainfree.registry import MODELS  # None is accepted (init_model sets it); a value is refused
     with pytest.raises(ValueError, match='MaskDiffusion is training-free: it takes no `pretrained`'):
         MODELS.build(dict(model.cfg.model, pretrained='ckpt.pth'))
+    # neither class_names nor a dataset with classes: the clear error, at the first use
+    from mmengine.config import Config
+    bare = Config.fromfile(osp.join(REPO, 'configs/maskdiffusion_shapes.py'))
+    bare.model.backbone.model_id = trained_stable_diffusion()
+    bare.pop('test_dataloader')
+    unnamed = init_model(bare, None, device='cpu')
+    with pytest.raises(RuntimeError, match='MaskDiffusion has no vocabulary'):
+        inference_model(unnamed, path)
+    # a segmentor without a vocabulary (DiffSeg) is left without one
+    diffseg = init_model(osp.join(REPO, 'configs/diffseg_shapes.py'), None, device='cpu',
+                         cfg_options={'model.backbone.model_id': trained_stable_diffusion()})
+    assert getattr(diffseg, 'class_names', None) is None
+
+
+def test_mmseg_inferencer_names_ours(tmp_path):
+    """mmseg's MMSegInferencer builds under mmseg's scope, where our segmentors are not: it fails with a message that
+    names TrainingFreeInferencer, not a bare registry KeyError."""
+    from mmseg.apis import MMSegInferencer
+    with pytest.raises(TypeError, match='TrainingFreeInferencer'):
+        MMSegInferencer(osp.join(REPO, 'configs/maskdiffusion_shapes.py'), device='cpu')
 
 
 def test_image_demo_on_a_folder_and_a_file(images, tmp_path, capsys):

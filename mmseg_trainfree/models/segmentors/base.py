@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 
 from abc import abstractmethod
 from typing import Callable, Optional
@@ -48,6 +49,19 @@ def attach_image_labels(metas: list[dict], data_samples: SampleList, num_labels:
     for meta, sample in zip(metas, data_samples):
         meta['image_labels'] = [c for c in sample.gt_sem_seg.data.unique().tolist() if 0 <= c < num_labels]
     return metas
+
+
+def dataset_classes(cfg) -> Optional[list[str]]:
+    """The class names of a config's test dataset (its ``metainfo`` or the dataset type's METAINFO), as
+    ``VocabularyHook`` would give them; None when it names none."""
+    from ...registry import DATASETS
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    dataset = dataset.get('datasets', [dataset])[0] if dataset.get('type') == 'ConcatDataset' else dataset
+    classes = (dataset.get('metainfo') or {}).get('classes')
+    if classes is None and dataset.get('type'):
+        cls = DATASETS.get(dataset['type'])
+        classes = getattr(cls, 'METAINFO', {}).get('classes') if cls is not None else None
+    return [str(c).strip() for c in classes] if classes else None
 
 
 class TrainingFreeSegmentor(BaseSegmentor):
@@ -116,6 +130,21 @@ class TrainingFreeSegmentor(BaseSegmentor):
         return super().train(False)
 
     # Vocabulary
+    @property
+    def cfg(self):
+        """The config mmseg's ``init_model`` stores on the model after building it."""
+        return self.__dict__.get('_config')
+
+    @cfg.setter
+    def cfg(self, config) -> None:
+        """``init_model(config)`` without ``class_names``: the vocabulary is the config's test dataset's classes, as
+        ``VocabularyHook`` gives them under ``tools/test.py`` (segmentors without a vocabulary are left alone)."""
+        self.__dict__['_config'] = config
+        if self.class_names is None and 'class_names' in inspect.signature(type(self).__init__).parameters:
+            classes = dataset_classes(config)
+            if classes:
+                self.set_vocabulary(classes)
+
     def set_vocabulary(self, classes: ClassNames) -> None:
         """Set the class names (list of synonyms per class); subclasses drop their cached prompts."""
         self.class_names = parse_class_names(classes)
