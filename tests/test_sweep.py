@@ -127,7 +127,17 @@ def test_the_cam_protocol_runs_through_tools_test(tiny_sd, tiny_blip, tmp_path):
         osp.join(REPO, 'configs/diffsegmenter_voc_wsss_train.py'), '--work-dir', str(tmp_path / 'work'),
         '--cfg-options', f'model.backbone.model_id={tiny_sd}', f'model.captioner.model_id={tiny_blip}',
         f'test_dataloader.dataset.data_root={tmp_path}/data/VOCdevkit/VOC2012', 'model.image_size=[64,64]',
-        'model.captioner.max_new_tokens=4', 'model.timestep=[100]'])
+        'model.captioner.max_new_tokens=4', 'model.timestep=[100]', '--out', str(tmp_path / 'out')])
     curve = {k: v for k, v in metrics.items() if k.startswith('mIoU@')}
     assert len(curve) == 45 and metrics['mIoU'] == max(curve.values())
     assert metrics[f"mIoU@{metrics['best_background_score']:g}"] == metrics['mIoU']
+    # --out: the class-id PNGs at the best threshold, which mmseg's mIoU over them reproduces
+    import numpy as np
+    from PIL import Image
+    pred = np.array(Image.open(tmp_path / 'out' / '2007_000032.png')).astype(np.int64)
+    gt = np.array(Image.open(tmp_path / 'data/VOCdevkit/VOC2012/SegmentationClass/2007_000032.png')).astype(np.int64)
+    keep = gt != 255
+    ious = [((pred == c) & (gt == c) & keep).sum() / (((pred == c) | (gt == c)) & keep).sum()
+            for c in range(21) if (((pred == c) | (gt == c)) & keep).any()]
+    assert float(np.mean(ious)) * 100 == pytest.approx(metrics['mIoU'], abs=0.01)
+    assert not (tmp_path / 'out' / '.pending').exists()
