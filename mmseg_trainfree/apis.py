@@ -13,9 +13,9 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmseg.apis import MMSegInferencer
 
-from .models.segmentors.base import dataset_classes, generated_palette
+from .models.segmentors.base import accepts_class_names, dataset_classes, generated_palette
 from .models.utils.vocabulary import ClassNames, parse_class_names
-from .registry import DATASETS, MODELS
+from .registry import MODELS
 
 # transforms that need labels or crop to a benchmark's evaluation region: not applied to a user's image
 NOT_AT_INFERENCE = ('LoadSegAnnotations', 'LoadAnnotations', 'ResizeShortCenterCrop', 'CenterSquareCropResize',
@@ -32,9 +32,8 @@ def is_unsupervised(cfg: Config) -> bool:
 
 def takes_class_names(model_type: str) -> bool:
     """Whether the segmentor has a vocabulary (``class_names``); DiffSeg, for one, has none."""
-    import inspect
     cls = MODELS.get(model_type)
-    return cls is not None and 'class_names' in inspect.signature(cls.__init__).parameters
+    return cls is not None and accepts_class_names(cls)
 
 
 class TrainingFreeInferencer(MMSegInferencer):

@@ -11,12 +11,11 @@ import shutil
 from typing import Optional, Sequence
 
 import numpy as np
-from PIL import Image
-
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmseg.evaluation import IoUMetric
+from PIL import Image
 
 from ..registry import METRICS
 from .outputs import PENDING, LabelOutputs, write_png

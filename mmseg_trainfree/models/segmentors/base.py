@@ -64,6 +64,11 @@ def dataset_classes(cfg) -> Optional[list[str]]:
     return [str(c).strip() for c in classes] if classes else None
 
 
+def accepts_class_names(cls: type) -> bool:
+    """Whether a segmentor class has a vocabulary (a ``class_names`` field); DiffSeg, for one, has none."""
+    return 'class_names' in inspect.signature(cls.__init__).parameters
+
+
 class TrainingFreeSegmentor(BaseSegmentor):
     """A ``BaseSegmentor`` with no trainable parameters.
 
@@ -140,7 +145,7 @@ class TrainingFreeSegmentor(BaseSegmentor):
         """``init_model(config)`` without ``class_names``: the vocabulary is the config's test dataset's classes, as
         ``VocabularyHook`` gives them under ``tools/test.py`` (segmentors without a vocabulary are left alone)."""
         self.__dict__['_config'] = config
-        if self.class_names is None and 'class_names' in inspect.signature(type(self).__init__).parameters:
+        if self.class_names is None and accepts_class_names(type(self)):
             classes = dataset_classes(config)
             if classes:
                 self.set_vocabulary(classes)

@@ -6,15 +6,14 @@ import math
 from typing import Optional, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ...registry import MODELS
+from ..utils.resize import check_resize_mode, resize
 from ..utils.sd_attention import sd_attention
 from .base import TrainingFreeSegmentor
 
 DEFAULT_FEATURE_LAYERS = ('up_blocks.0.resnets.2', 'up_blocks.1.attentions.2', 'up_blocks.2.attentions.2')
-INPUT_RESIZE_MODES = ('bilinear', 'bicubic')
 
 
 class DiffusionFeatureSegmentor(TrainingFreeSegmentor):
@@ -55,14 +54,11 @@ class DiffusionFeatureSegmentor(TrainingFreeSegmentor):
         size = self.model_input_size(*inputs.shape[2:])
         if size == tuple(inputs.shape[2:]):
             return inputs
-        if self.input_resize == 'bicubic':
-            return F.interpolate(inputs, size, mode='bicubic', align_corners=False, antialias=True).clamp(-1, 1)
-        return F.interpolate(inputs, size, mode='bilinear', align_corners=False)
+        out = resize(inputs, size, self.input_resize)
+        return out.clamp(-1, 1) if self.input_resize == 'bicubic' else out  # bicubic overshoots, PIL clips
 
     def set_input_resize(self, mode: str) -> None:
-        if mode not in INPUT_RESIZE_MODES:
-            raise ValueError(f'{type(self).__name__}.input_resize must be one of {INPUT_RESIZE_MODES}, got {mode!r}')
-        self.input_resize = mode
+        self.input_resize = check_resize_mode(mode, f'{type(self).__name__}.input_resize')
 
     def seeded_noise(self, latents: Tensor) -> Tensor:
         """Gaussian noise like ``latents``, the same seeded draw for every image of the batch."""

@@ -16,7 +16,8 @@ from ...registry import MODELS
 from ..utils.attention_merging import anchor_grid, check_weighting, merge_attention, refine_proposals
 from ..utils.class_groups import ClassGroups
 from ..utils.clustering import kmeans
-from ..utils.sd_attention import CROSS_UPSAMPLE_MODES, sd_attention
+from ..utils.resize import check_resize_mode, resize
+from ..utils.sd_attention import sd_attention
 from .base import NON_CANDIDATE_SCORE, TrainingFreeSegmentor, attach_image_labels, require_whole_mode
 from .diffusion_base import DiffusionFeatureSegmentor
 from .emerdiff import mask_means
@@ -211,9 +212,7 @@ class DiffSegClust(_SDSelfAttentionSegmentor):
     def __init__(self, *args, num_points: int = 16, kl_threshold: Sequence[float] = (0.8, 0.8, 0.8),
                  refine: bool = True, upsample_mode: str = 'bicubic', **kwargs):
         require_whole_mode(kwargs.get('test_cfg'), f'{type(self).__name__} clusters each input on its own')
-        if upsample_mode not in ('bicubic', 'bilinear'):
-            raise ValueError(f"{type(self).__name__}.upsample_mode must be 'bicubic' or 'bilinear', got "
-                             f'{upsample_mode!r}')
+        check_resize_mode(upsample_mode, f'{type(self).__name__}.upsample_mode')
         super().__init__(*args, **kwargs)
         self.num_points, self.kl_threshold = int(num_points), [float(t) for t in kl_threshold]
         self.refine, self.upsample_mode = bool(refine), upsample_mode
@@ -223,9 +222,7 @@ class DiffSegClust(_SDSelfAttentionSegmentor):
         proposals = merge_attention(sa, anchor_grid(self.num_points, hw).to(sa.device), self.kl_threshold)
         if self.refine:
             proposals = refine_proposals(sa, proposals)
-        up = F.interpolate(proposals.view(1, -1, *hw).float(), size, mode=self.upsample_mode, align_corners=False,
-                           antialias=self.upsample_mode == 'bicubic')[0]
-        return up.argmax(0)
+        return resize(proposals.view(1, -1, *hw).float(), size, self.upsample_mode)[0].argmax(0)
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         size = tuple(inputs.shape[2:])
@@ -329,8 +326,7 @@ class AggSD(DiffusionFeatureSegmentor):
         name = type(self).__name__
         if normalization not in AGGSD_NORMALIZATIONS:
             raise ValueError(f'{name}.normalization must be one of {AGGSD_NORMALIZATIONS}, got {normalization!r}')
-        if upsample_mode not in CROSS_UPSAMPLE_MODES:
-            raise ValueError(f'{name}.upsample_mode must be one of {CROSS_UPSAMPLE_MODES}, got {upsample_mode!r}')
+        check_resize_mode(upsample_mode, f'{name}.upsample_mode')
         super().__init__(backbone, data_preprocessor, class_names, image_size, timestep, add_noise, seed, (),
                          test_cfg, init_cfg)
         self.set_input_resize(input_resize)
@@ -372,30 +368,28 @@ class AggSD(DiffusionFeatureSegmentor):
 
     def prompts(self, candidates: Sequence[int]) -> tuple[list[str], list[list[tuple[int, list[int]]]]]:
         """Prompt texts and, per prompt, (class, token positions) of its classes; a new prompt starts when the
-        next name would not fit in the tokenizer's context. Positions count the tokens of the text before each
-        name (CLIP's tokenizer splits at spaces and punctuation, so a prefix tokenises as in the whole)."""
+        next name would not fit in the tokenizer's context."""
         tok = self.backbone.tokenizer
-        texts, spans, names = [], [], []
 
-        def close(names: list[int]) -> None:
-            text, entries = self._join(names)
-            texts.append(text)
-            spans.append(entries)
+        def fits(classes: list[int]) -> bool:
+            return len(tok(self._join(classes)[0]).input_ids) <= tok.model_max_length
 
+        rows: list[list[int]] = []
         for c in candidates:
-            if names and len(tok(self._join(names + [c])[0]).input_ids) > tok.model_max_length:
-                close(names)
-                names = []
-            if len(tok(self._join(names + [c])[0]).input_ids) > tok.model_max_length:
+            if rows and fits(rows[-1] + [c]):
+                rows[-1].append(c)
+            elif fits([c]):
+                rows.append([c])
+            else:
                 raise ValueError(f'class name {self.class_names[c][0]!r} does not fit in {tok.model_max_length} '
                                  'tokens')
-            names.append(c)
-        if names:
-            close(names)
-        return texts, spans
+        joined = [self._join(row, positions=True) for row in rows]
+        return [text for text, _ in joined], [entries for _, entries in joined]
 
-    def _join(self, classes: list[int]) -> tuple[str, list[tuple[int, list[int]]]]:
-        """The prompt listing ``classes`` (their first names) and each one's token positions in it."""
+    def _join(self, classes: list[int], positions: bool = False) -> tuple[str, list[tuple[int, list[int]]]]:
+        """The prompt and, with ``positions``, each class's token positions in it: the tokens of the text before
+        its name, after BOS (CLIP's tokenizer splits at spaces and punctuation, so a prefix tokenises as in the
+        whole)."""
         tok = self.backbone.tokenizer
         text, entries = self.prompt_prefix, []
         for i, c in enumerate(classes):
@@ -403,9 +397,10 @@ class AggSD(DiffusionFeatureSegmentor):
                 text += self.last_separator if i == len(classes) - 1 else self.separator
             elif text:
                 text += ' '
-            first = len(tok(text, add_special_tokens=False).input_ids) + 1  # after BOS
             name = self.class_names[c][0]
-            entries.append((c, list(range(first, first + len(tok(name, add_special_tokens=False).input_ids)))))
+            if positions:
+                first = len(tok(text, add_special_tokens=False).input_ids) + 1
+                entries.append((c, list(range(first, first + len(tok(name, add_special_tokens=False).input_ids)))))
             text += name
         return text, entries
 
@@ -451,7 +446,6 @@ class AggSD(DiffusionFeatureSegmentor):
                 agg = code_minmax(random_walk_aggregation(sa, cross / (cross.sum(1, keepdim=True) + 1e-10)))
             else:
                 agg = (sa.T @ normalize_maps(cross[None], 'minmax', eps=1e-12)[0].T).T
-            scores[classes] = F.interpolate(agg.view(1, len(classes), *hw), (h, w), mode=self.upsample_mode,
-                                            align_corners=False, antialias=self.upsample_mode == 'bicubic')[0]
+            scores[classes] = resize(agg.view(1, len(classes), *hw), (h, w), self.upsample_mode)[0]
             out.append(scores)
         return torch.stack(out)

@@ -6,13 +6,11 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..attention import AttentionAccumulator, AttentionRecorder, attention_hooks, spatial_shape
 from .attention_merging import aggregate_self_attention, check_weighting
-
-CROSS_UPSAMPLE_MODES = ('bilinear', 'bicubic')
+from .resize import check_resize_mode, resize
 
 
 @torch.no_grad()
@@ -41,8 +39,7 @@ def sd_attention(backbone, latents: Tensor, timestep: int, text: Tensor, self_la
     latent_hw = tuple(latents.shape[2:])
     per_layer = check_weighting(self_weighting) == 'per_layer'
     count_layers = check_weighting(cross_weighting, 'cross-attention weighting') == 'per_layer'
-    if cross_upsample not in CROSS_UPSAMPLE_MODES:
-        raise ValueError(f'cross_upsample must be one of {CROSS_UPSAMPLE_MODES}, got {cross_upsample!r}')
+    check_resize_mode(cross_upsample, 'cross_upsample')
     self_attention = aggregate_self_attention(accumulator.means, latent_hw,
                                               accumulator.layer_counts if per_layer else None)
     if recorder is None:
@@ -57,7 +54,5 @@ def sd_attention(backbone, latents: Tensor, timestep: int, text: Tensor, self_la
     for n, maps in by_size.items():
         m = torch.stack(maps).mean(0)  # (B, n, K); upsampling is linear, so the mean commutes with it
         m = m.transpose(1, 2).reshape(m.shape[0], m.shape[2], *sides[n])
-        up = F.interpolate(m, latent_hw, mode=cross_upsample, align_corners=False,
-                           antialias=cross_upsample == 'bicubic')
-        cross = cross + up * (weights[n] / norm)
+        cross = cross + resize(m, latent_hw, cross_upsample) * (weights[n] / norm)
     return self_attention, cross
