@@ -27,8 +27,26 @@ def load_tool(name: str = 'test'):
     return module
 
 
+# Persistent dataloader workers outlive their Runner, and the next Runner of the same process waits about 10 s for
+# them: every in-process run of tools/test.py here turns them off (the runs read each dataset once).
+TRANSIENT_WORKERS = 'test_dataloader.persistent_workers=False'
+
+
 def load_test_tool():
-    return load_tool('test')
+    """tools/test.py as a module whose ``main`` adds ``TRANSIENT_WORKERS`` to the ``--cfg-options``."""
+    module = load_tool('test')
+    main = module.main
+
+    def main_with_transient_workers(argv=None):
+        argv = list(argv or [])
+        if '--cfg-options' in argv:
+            argv.insert(argv.index('--cfg-options') + 1, TRANSIENT_WORKERS)
+        else:
+            argv += ['--cfg-options', TRANSIENT_WORKERS]
+        return main(argv)
+
+    module.main = main_with_transient_workers
+    return module
 
 
 def run_config(config: str, work_dir, *options: str) -> dict:

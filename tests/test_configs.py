@@ -41,7 +41,12 @@ EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 1
                                                       'emerdiff', 'diffsegmenter', 'aggsd', 'diffseg', 'maskclip',
                                                       'gem', 'agggem', 'diffsegclust', 'specclust',
                                                       'maskclip_emerdiff')},
-                    'diffsegmenter_shapes_blip.py': 4}
+                    'diffsegmenter_shapes_blip.py': 4,
+                    **{f'{m}_{d}.py': n for m in ('sclip', 'clearclip', 'naclip', 'maskclip_ovss', 'gem_ovss')
+                       for d, n in (('voc21', 21), ('pascal_context60', 60), ('coco_object', 81), ('voc20', 20),
+                                    ('cityscapes', 19), ('pascal_context59', 59), ('ade20k', 150),
+                                    ('cocostuff171', 171))},
+                    **{f'{m}_shapes.py': 4 for m in ('sclip', 'clearclip', 'naclip')}}
 
 
 def test_every_config_is_listed():

@@ -44,7 +44,10 @@ def main(argv=None):
         value = parse_value(text)
         args.cfg_options = dict(args.cfg_options or {}, **{args.field: value})
         args.work_dir = osp.join(base_dir, f'{args.field}={text}')
-        metrics = Runner.from_cfg(build_config(args)).test()
+        cfg = build_config(args)
+        # persistent workers outlive their Runner and the next one waits for them (about 10 s a value)
+        cfg.test_dataloader.persistent_workers = False
+        metrics = Runner.from_cfg(cfg).test()
         rows.append((value, metrics))
     table = metrics_table(args.field, rows, args.metric)
     print(table)

@@ -15,6 +15,16 @@ _LANGSEG = {  # Le's report, Table 4: method -> (VOC, Context-59, COCO-Stuff-27,
     'specclust': (57.1, 38.3, 39.3, 8.3), 'aggsd': (58.3, 45.1, 36.4, 11.2)}
 _LANGSEG_BENCHMARKS = ('voc', 'pascal_context59', 'cocostuff27', 'cityscapes27')
 
+# The open-vocabulary CLIP protocol, CLIP ViT-B/16: method -> (mIoU in OPEN_VOCAB_BENCHMARKS' order, source)
+OPEN_VOCAB_BENCHMARKS = ('voc21', 'pascal_context60', 'coco_object', 'voc20', 'cityscapes', 'pascal_context59',
+                         'ade20k', 'cocostuff171')
+_OPEN_VOCAB = {
+    'sclip': ((59.6, 31.7, 33.5, 81.5, 32.3, 34.5, 16.5, 22.8), 'SCLIP, Table 1 (its README: 59.63 ... 22.77)'),
+    'naclip': ((64.1, 35.0, 36.2, 83.0, 38.3, 38.4, 19.1, 25.7), 'NACLIP, its README (PAMR on)'),
+    # Context-60, COCO-Object and Context-59 not checked against the paper's text (docs/methods/open_vocab_clip.md)
+    'clearclip': ((51.8, 32.6, 33.0, 80.9, 30.0, 35.9, 16.7, 23.9), 'ClearCLIP, Table 1 (ViT-B/16)'),
+}
+
 PAPER_RESULTS: dict[str, PaperResult] = {
     # MaskDiffusion (Kawano & Aoki), Table 2 and Table 3
     'maskdiffusion_potsdam': PaperResult(21.2, 'MaskDiffusion, Table 2'),
@@ -63,6 +73,8 @@ PAPER_RESULTS: dict[str, PaperResult] = {
     'diffseg_cityscapes27': PaperResult(21.2, "Le's report, Table 4 (DiffSeg)"),
     **{f'{method}_{bench}': PaperResult(value, "Le's report, Table 4")
        for method, values in _LANGSEG.items() for bench, value in zip(_LANGSEG_BENCHMARKS, values)},
+    **{f'{method}_{bench}': PaperResult(value, source)
+       for method, (values, source) in _OPEN_VOCAB.items() for bench, value in zip(OPEN_VOCAB_BENCHMARKS, values)},
 }
 
 

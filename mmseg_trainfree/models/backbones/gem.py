@@ -38,7 +38,7 @@ class GEMBackbone(OpenCLIPBackbone):
 
     Args:
         image_size: (h, w) the image is resized to, aspect not kept (GEM: 448 x 448); the positional
-            embedding is interpolated to the patch grid.
+            embedding is interpolated to the patch grid. None: images (or slide crops) go in at their own size.
         gem_depth: GEM replaces the attention of the last ``gem_depth - 1`` blocks (GEM: 7, the last 6).
         ss_attn_iter: self-self iterations before the final assignment to v (GEM: 1).
         ss_attn_temp: a fixed inverse temperature, or None for GEM's adaptive one: per image, the mean over
@@ -47,11 +47,12 @@ class GEMBackbone(OpenCLIPBackbone):
     """
 
     def __init__(self, model_name: str = 'ViT-B-16-quickgelu', pretrained: Optional[str] = 'metaclip_400m',
-                 model_config_dir: Optional[str] = None, image_size: Sequence[int] = (448, 448), gem_depth: int = 7,
+                 model_config_dir: Optional[str] = None, image_size: Optional[Sequence[int]] = (448, 448), gem_depth: int = 7,
                  ss_attn_iter: int = 1, ss_attn_temp: Optional[float] = None, gem: bool = True,
                  dtype: str = 'float32', device: Optional[str] = None, cache_dir: Optional[str] = None,
                  config_field: str = 'model.clip', init_cfg=None):
-        super().__init__(model_name, pretrained, model_config_dir, short_side=min(image_size), keep_residual=True,
+        super().__init__(model_name, pretrained, model_config_dir,
+                         short_side=None if image_size is None else min(image_size), keep_residual=True,
                          dtype=dtype, device=device, cache_dir=cache_dir, config_field=config_field,
                          init_cfg=init_cfg)
         blocks = len(self.model.visual.transformer.resblocks)
@@ -60,11 +61,12 @@ class GEMBackbone(OpenCLIPBackbone):
                              f'got {gem_depth}')
         if ss_attn_iter < 0:
             raise ValueError(f'GEMBackbone.ss_attn_iter must be >= 0, got {ss_attn_iter}')
-        self.image_size, self.gem_depth = tuple(int(s) for s in image_size), int(gem_depth)
+        self.image_size = None if image_size is None else tuple(int(s) for s in image_size)
+        self.gem_depth = int(gem_depth)
         self.ss_attn_iter, self.ss_attn_temp, self.gem = int(ss_attn_iter), ss_attn_temp, gem
 
     def input_size(self, h: int, w: int) -> tuple[int, int]:
-        return self.image_size
+        return (h, w) if self.image_size is None else self.image_size
 
     def gem_attention(self, block, x: Tensor) -> Tensor:
         """The GEM path's attention output (before ls_1) of one block for the original path's tokens x."""
@@ -89,7 +91,7 @@ class GEMBackbone(OpenCLIPBackbone):
         dtype = visual.conv1.weight.dtype
         self.image_passes += images.shape[0]
         x = ((images.float() + 1) / 2 - self.mean) / self.std
-        if tuple(x.shape[2:]) != self.image_size:
+        if self.image_size is not None and tuple(x.shape[2:]) != self.image_size:
             x = F.interpolate(x, self.image_size, mode='bicubic', align_corners=False, antialias=True)
         x = visual.conv1(x.to(dtype))
         self.grid = tuple(x.shape[2:])

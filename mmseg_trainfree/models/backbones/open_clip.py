@@ -1,5 +1,5 @@
-"""A frozen CLIP (open_clip) with MaskCLIP's dense image features (Zhou et al. 2022) and prompt-ensembled
-text embeddings."""
+"""A frozen CLIP (open_clip) with dense image features from a modified last block (MaskCLIP, Zhou et al. 2022; SCLIP,
+ClearCLIP, NACLIP: ``clip_attention``) and prompt-ensembled text embeddings."""
 from __future__ import annotations
 
 import math
@@ -11,6 +11,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from ...registry import MODELS
+from .clip_attention import attention_weights, check_attention_form
 from .hub import ModelNotAvailableError, resolve_dtype
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -38,9 +39,14 @@ class OpenCLIPBackbone(BaseModule):
         pretrained: an open_clip tag (downloads from the hub) or a local checkpoint file.
         model_config_dir: a folder of extra open_clip model configs (``<name>.json``) to register.
         short_side: images are resized so their short side is this many pixels (rounded to the patch size),
-            keeping the aspect ratio; the positional embedding is interpolated to the patch grid.
-        keep_residual: MaskCLIP's last block as in its official code: x + out_proj(v) then the MLP
-            (True), or out_proj(v) alone (False, ClearCLIP's "MaskCLIP" reading).
+            keeping the aspect ratio; the positional embedding is interpolated to the patch grid. None: images go in
+            at their own size (the SCLIP family's protocol: the pipeline resizes, slide crops go in as they are).
+        attention: the last block's attention form (``clip_attention.ATTENTION_FORMS``): ``'value'`` MaskCLIP,
+            ``'csa'`` SCLIP, ``'qq'`` ClearCLIP, ``'neighbourhood'`` NACLIP, ``'qk'`` CLIP's own.
+        keep_residual: the last block keeps its residual and MLP: x + out_proj(A v) then the MLP (True: MaskCLIP's
+            official code, SCLIP), or out_proj(A v) alone (False: ClearCLIP, NACLIP's reduced block, ClearCLIP's
+            "MaskCLIP" reading).
+        gaussian_std: NACLIP's neighbourhood Gaussian, in patches (``attention='neighbourhood'``).
         config_field: where this backbone sits in the config, named by the error for an unavailable model.
         preprocess_cfg: overrides of the model's preprocessing (open_clip's ``force_preprocess_cfg``, e.g.
             ``dict(mean=..., std=...)``). By default the normalisation is the model's own (its pretrained tag's
@@ -48,8 +54,8 @@ class OpenCLIPBackbone(BaseModule):
     """
 
     def __init__(self, model_name: str = 'ViT-B-16-quickgelu', pretrained: Optional[str] = 'openai',
-                 model_config_dir: Optional[str] = None, short_side: int = 448, keep_residual: bool = True,
-                 dtype: str = 'float32', device: Optional[str] = None, cache_dir: Optional[str] = None,
+                 model_config_dir: Optional[str] = None, short_side: Optional[int] = 448, keep_residual: bool = True,
+                 attention: str = 'value', gaussian_std: float = 5.0, dtype: str = 'float32', device: Optional[str] = None, cache_dir: Optional[str] = None,
                  config_field: str = 'model.clip', preprocess_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(init_cfg)
         import open_clip
@@ -70,7 +76,11 @@ class OpenCLIPBackbone(BaseModule):
                              "LAION ViT models), not a ResNet or a timm tower such as SigLIP's")
         self.model = model.to(device or 'cpu', resolve_dtype(dtype)).eval().requires_grad_(False)
         self.tokenizer = open_clip.get_tokenizer(model_name)
-        self.short_side, self.keep_residual = int(short_side), keep_residual
+        self.short_side = None if short_side is None else int(short_side)
+        self.keep_residual, self.attention = keep_residual, check_attention_form(attention, 'OpenCLIPBackbone.attention')
+        if gaussian_std <= 0:
+            raise ValueError(f'OpenCLIPBackbone.gaussian_std must be positive, got {gaussian_std}')
+        self.gaussian_std = float(gaussian_std)
         self.image_passes = 0  # images through the vision encoder so far (tools/benchmark.py)
         preprocess = open_clip.get_model_preprocess_cfg(model)
         mean, std = preprocess.get('mean') or OPENAI_MEAN, preprocess.get('std') or OPENAI_STD
@@ -86,6 +96,8 @@ class OpenCLIPBackbone(BaseModule):
         return patch[0] if isinstance(patch, tuple) else patch
 
     def input_size(self, h: int, w: int) -> tuple[int, int]:
+        if self.short_side is None:
+            return h, w
         scale, p = self.short_side / min(h, w), self.patch_size
         return max(p, round(h * scale / p) * p), max(p, round(w * scale / p) * p)
 
@@ -95,7 +107,9 @@ class OpenCLIPBackbone(BaseModule):
         visual = self.model.visual
         self.image_passes += images.shape[0]
         x = ((images.float() + 1) / 2 - self.mean) / self.std
-        x = F.interpolate(x, self.input_size(*x.shape[2:]), mode='bicubic', align_corners=False)
+        size = self.input_size(*x.shape[2:])
+        if size != tuple(x.shape[2:]):
+            x = F.interpolate(x, size, mode='bicubic', align_corners=False)
         x = visual.conv1(x.to(visual.conv1.weight.dtype))
         grid = tuple(x.shape[2:])
         x = x.flatten(2).transpose(1, 2)
@@ -108,16 +122,24 @@ class OpenCLIPBackbone(BaseModule):
         for block in blocks[:-1]:
             x = block(x)
         x = x if batch_first else x.transpose(0, 1)
-        out = visual.ln_post(self.value_path(blocks[-1], x)[:, 1:]) @ visual.proj
+        out = visual.ln_post(self.last_block(blocks[-1], x, grid)[:, 1:]) @ visual.proj
         return F.normalize(out.float(), dim=-1).transpose(1, 2).reshape(out.shape[0], -1, *grid)
 
-    def value_path(self, last, x: Tensor) -> Tensor:
-        """MaskCLIP's last block on the tokens x (B, N, W) entering it: out_proj(v), no query-key attention;
-        with ``keep_residual``, x + out_proj(v) followed by the block's MLP."""
+    def last_block(self, last, x: Tensor, grid: tuple[int, int]) -> Tensor:
+        """The modified last block on the tokens x (B, N, W) entering it: out_proj(A v) with A of ``attention``
+        (the identity for MaskCLIP's ``'value'``); with ``keep_residual``, x + out_proj(A v) followed by the MLP."""
         attn = last.attn
-        d = attn.embed_dim
-        v = F.linear(last.ln_1(x), attn.in_proj_weight[2 * d:], attn.in_proj_bias[2 * d:])
-        out = last.ls_1(attn.out_proj(v))
+        d, heads = attn.embed_dim, attn.num_heads
+        y = last.ln_1(x)
+        if self.attention == 'value':  # A = I: no N x N matrix
+            out = F.linear(y, attn.in_proj_weight[2 * d:], attn.in_proj_bias[2 * d:])
+        else:
+            b, n, _ = y.shape
+            q, k, v = (t.reshape(b, n, heads, d // heads).transpose(1, 2)
+                       for t in F.linear(y, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1))
+            out = attention_weights(self.attention, q, k, grid, self.gaussian_std) @ v
+            out = out.transpose(1, 2).reshape(b, n, d)
+        out = last.ls_1(attn.out_proj(out))
         if self.keep_residual:
             out = x + out
             out = out + last.ls_2(last.mlp(last.ln_2(out)))

@@ -1,0 +1,9 @@
+# GEM (ClearCLIP's code and settings), COCO-Object val2017, 80 things + background (by threshold).
+# The open-vocabulary CLIP protocol (docs/methods/open_vocab_clip.md), as in ClearCLIP's configs/cfg_*.py:
+# short side 448; cfg_coco_object.py: prob_thd=0.4.
+_base_ = ['./_base_/models/gem_ovss.py', './_base_/datasets/coco_object.py',
+          './_base_/protocols/open_vocab_clip.py', './_base_/default_runtime.py']
+test_dataloader = dict(dataset=dict(pipeline={{_base_.short_side_448}}))
+model = dict(
+    class_names='mmseg_trainfree::_base_/classnames/clearclip/coco_object.txt',
+    prob_thd=0.4)
