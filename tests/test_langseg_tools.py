@@ -10,7 +10,8 @@ from mmseg_trainfree.testing import write_benchmark_fixture
 
 METHODS = ('gem', 'agggem', 'diffsegclust', 'specclust', 'aggsd', 'diffseg')
 CONFIGS = sorted(osp.basename(p) for m in METHODS for p in glob.glob(osp.join(REPO, 'configs', f'{m}_*.py'))
-                 if not p.endswith('_shapes.py'))  # the shapes configs run in test_behaviour.py
+                 if not p.endswith('_shapes.py') and '_ovss_' not in p)  # shapes: test_behaviour.py; GEM on the
+# open-vocabulary CLIP protocol (gem_ovss_*): test_open_vocab_clip.py
 FIXTURES = ('pascal_voc12', 'pascal_context_59', 'coco_stuff27', 'cityscapes27')
 
 

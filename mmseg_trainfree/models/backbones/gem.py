@@ -47,8 +47,8 @@ class GEMBackbone(OpenCLIPBackbone):
     """
 
     def __init__(self, model_name: str = 'ViT-B-16-quickgelu', pretrained: Optional[str] = 'metaclip_400m',
-                 model_config_dir: Optional[str] = None, image_size: Optional[Sequence[int]] = (448, 448), gem_depth: int = 7,
-                 ss_attn_iter: int = 1, ss_attn_temp: Optional[float] = None, gem: bool = True,
+                 model_config_dir: Optional[str] = None, image_size: Optional[Sequence[int]] = (448, 448),
+                 gem_depth: int = 7, ss_attn_iter: int = 1, ss_attn_temp: Optional[float] = None, gem: bool = True,
                  dtype: str = 'float32', device: Optional[str] = None, cache_dir: Optional[str] = None,
                  config_field: str = 'model.clip', init_cfg=None):
         super().__init__(model_name, pretrained, model_config_dir,

@@ -55,8 +55,9 @@ class OpenCLIPBackbone(BaseModule):
 
     def __init__(self, model_name: str = 'ViT-B-16-quickgelu', pretrained: Optional[str] = 'openai',
                  model_config_dir: Optional[str] = None, short_side: Optional[int] = 448, keep_residual: bool = True,
-                 attention: str = 'value', gaussian_std: float = 5.0, dtype: str = 'float32', device: Optional[str] = None, cache_dir: Optional[str] = None,
-                 config_field: str = 'model.clip', preprocess_cfg: Optional[dict] = None, init_cfg=None):
+                 attention: str = 'value', gaussian_std: float = 5.0, dtype: str = 'float32',
+                 device: Optional[str] = None, cache_dir: Optional[str] = None, config_field: str = 'model.clip',
+                 preprocess_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(init_cfg)
         import open_clip
         if model_config_dir is not None:
@@ -77,7 +78,8 @@ class OpenCLIPBackbone(BaseModule):
         self.model = model.to(device or 'cpu', resolve_dtype(dtype)).eval().requires_grad_(False)
         self.tokenizer = open_clip.get_tokenizer(model_name)
         self.short_side = None if short_side is None else int(short_side)
-        self.keep_residual, self.attention = keep_residual, check_attention_form(attention, 'OpenCLIPBackbone.attention')
+        self.keep_residual = keep_residual
+        self.attention = check_attention_form(attention, 'OpenCLIPBackbone.attention')
         if gaussian_std <= 0:
             raise ValueError(f'OpenCLIPBackbone.gaussian_std must be positive, got {gaussian_std}')
         self.gaussian_std = float(gaussian_std)
