@@ -33,6 +33,8 @@ MEASURED = {
     'sclip_shapes.py': (43.0, 54.30, 8.88),
     'clearclip_shapes.py': (54.0, 68.35, 4.62),
     'naclip_shapes.py': (40.0, 50.41, 6.47),
+    # ProxyCLIP's proxy attention from a tiny random ViT (no trained VFM is shipped; it groups patches by colour)
+    'proxyclip_shapes.py': (48.0, 59.75, 3.32),
 }
 USES_SD = {'agggem_shapes.py', 'diffsegclust_shapes.py', 'specclust_shapes.py', 'maskclip_emerdiff_shapes.py',
            'diffsegmenter_shapes_blip.py'}
@@ -109,6 +111,13 @@ def test_the_family_with_clips_own_attention_falls_below_the_floor(config, shape
     """SCLIP / ClearCLIP / NACLIP's last block with CLIP's query-key attention in place of theirs (correlative,
     self-self, neighbourhood): 40.77 / 10.66 / 11.13."""
     miou = evaluate(config, shapes_val, tmp_path, *model_options(config, trained_clip()), 'model.clip.attention=qk')
+    assert miou < MEASURED[config][0]
+
+
+def test_proxyclip_with_a_uniform_proxy_attention_falls_below_the_floor(shapes_val, tmp_path):
+    """ProxyCLIP with gamma = 0 (every patch attends to all alike, so the VFM is not read): 20.89, all background."""
+    config = 'proxyclip_shapes.py'
+    miou = evaluate(config, shapes_val, tmp_path, *model_options(config, trained_clip()), 'model.clip.proxy_gamma=0.0')
     assert miou < MEASURED[config][0]
 
 

@@ -9,6 +9,7 @@ from mmengine.config import Config
 
 from mmseg_trainfree.compat import resolve_config
 from mmseg_trainfree.registry import DATASETS, MODELS
+from mmseg_trainfree.testing import random_timm_vit
 
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '*.py')))
 EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 19, 'maskdiffusion_potsdam.py': 6,
@@ -42,11 +43,12 @@ EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 1
                                                       'gem', 'agggem', 'diffsegclust', 'specclust',
                                                       'maskclip_emerdiff')},
                     'diffsegmenter_shapes_blip.py': 4,
-                    **{f'{m}_{d}.py': n for m in ('sclip', 'clearclip', 'naclip', 'maskclip_ovss', 'gem_ovss')
+                    **{f'{m}_{d}.py': n for m in ('sclip', 'clearclip', 'naclip', 'maskclip_ovss', 'gem_ovss',
+                                                   'proxyclip')
                        for d, n in (('voc21', 21), ('pascal_context60', 60), ('coco_object', 81), ('voc20', 20),
                                     ('cityscapes', 19), ('pascal_context59', 59), ('ade20k', 150),
                                     ('cocostuff171', 171))},
-                    **{f'{m}_shapes.py': 4 for m in ('sclip', 'clearclip', 'naclip')}}
+                    **{f'{m}_shapes.py': 4 for m in ('sclip', 'clearclip', 'naclip', 'proxyclip')}}
 
 
 def test_every_config_is_listed():
@@ -65,6 +67,8 @@ def test_config_builds_with_a_local_model(path, tiny_sd, tiny_clip, tiny_blip):
         if cfg.model.clip.type == 'GEMBackbone':  # a fixed input size instead of a short side
             cfg.model.clip.update(short_side=None, image_size=(32, 32), gem_depth=2)
             cfg.model.clip.pop('short_side')
+    if cfg.model.get('vfm'):  # ProxyCLIP's vision foundation model
+        cfg.model.vfm.update(random_timm_vit(), pretrained=True)
     if cfg.model.get('captioner'):
         cfg.model.captioner.model_id = tiny_blip
     if cfg.model.get('category_filter'):

@@ -3,6 +3,7 @@ attention forms against per-head references, PAMR against a dense loop, the prot
 files, and configs through tools/test.py on benchmark fixtures. Behaviour on the trained tiny CLIP:
 tests/test_behaviour_clip.py."""
 import glob
+import math
 import os.path as osp
 
 import numpy as np
@@ -15,11 +16,11 @@ from PIL import Image
 
 from mmseg_trainfree.compat import resolve_config
 from mmseg_trainfree.models import OpenCLIPBackbone
-from mmseg_trainfree.models.backbones.clip_attention import neighbourhood_bias
+from mmseg_trainfree.models.backbones.clip_attention import neighbourhood_bias, proxy_attention
 from mmseg_trainfree.models.utils.pamr import pamr
 from mmseg_trainfree.models.utils.vocabulary import read_class_name_file
 from mmseg_trainfree.registry import DATASETS, MODELS
-from mmseg_trainfree.testing import write_benchmark_fixture
+from mmseg_trainfree.testing import random_timm_vit, write_benchmark_fixture
 
 
 @pytest.fixture(scope='module')
@@ -83,6 +84,42 @@ def test_neighbourhood_bias_is_a_gaussian_of_grid_distance():
     assert bias[1, 6].item() == pytest.approx(np.exp(-5 / 8)) and bias[3, 3].item() == pytest.approx(1.0)
     with pytest.raises(ValueError, match='gaussian_std'):
         neighbourhood_bias((2, 2), std=0)
+
+
+def test_proxy_attention_and_block_match_proxyclips_formulas(clip):
+    g = torch.Generator().manual_seed(2)
+    feats = torch.randn(1, 5, 4, 6, generator=g)  # a VFM's features on a 4 x 6 grid
+    f = F.normalize(feats.flatten(2)[0], dim=0)
+    sim = (f.T @ f - 1.2 * (f.T @ f).mean()) * 3.0
+    want = torch.softmax(torch.where(sim < 0, torch.tensor(float('-inf')), sim), -1)
+    assert torch.allclose(proxy_attention(feats, 1.2, 3.0)[0], want, atol=1e-6)
+    same = torch.ones(1, 5, 2, 2)  # identical patches: beta * mean(s) > 1 masks every entry but the diagonal
+    assert torch.allclose(proxy_attention(same, 1.2, 3.0)[0], torch.eye(4))
+    # the block: v of CLIP's 2 x 3 grid, upsampled bilinearly to the VFM's 4 x 6 grid, out_proj(A v); no residual
+    last = clip.model.visual.transformer.resblocks[-1]
+    x = torch.randn(1, 1 + 6, last.attn.embed_dim, generator=g)
+    d = last.attn.embed_dim
+    v = F.linear(last.ln_1(x)[0, 1:], last.attn.in_proj_weight[2 * d:], last.attn.in_proj_bias[2 * d:])
+    v = F.interpolate(v.T.reshape(1, d, 2, 3), (4, 6), mode='bilinear', align_corners=False)[0].flatten(1).T
+    assert torch.allclose(clip.proxy_block(last, x, (2, 3), feats)[0], last.attn.out_proj(want @ v), atol=1e-5)
+    with pytest.raises(ValueError, match="attention='proxy'"):
+        clip.dense_features(torch.zeros(1, 3, 32, 32), proxy=feats)
+
+
+def test_proxyclip_reads_the_vfm_on_its_grid(tiny_clip):
+    vfm = dict(type='TimmViTBackbone', **random_timm_vit())
+    model = build(tiny_clip, type='ProxyCLIP', vfm=vfm, class_names=['background', 'circle'],
+                  clip=dict(type='OpenCLIPBackbone', **dict(tiny_clip, short_side=None), attention='proxy'))
+    assert model.pad_multiple == math.lcm(model.clip.patch_size, model.vfm.patch_size)
+    x = torch.rand(1, 3, 44, 60, generator=torch.Generator().manual_seed(0)) * 2 - 1  # padded to 48 x 64
+    dense = model.dense_features(F.pad(x, (2, 2, 2, 2)))
+    assert dense.shape[2:] == model.vfm.dense_features(torch.zeros(1, 3, 48, 64)).shape[2:]  # the VFM's grid
+    assert model.encode_decode(x, [{}]).shape == (1, 2, 44, 60)
+    with pytest.raises(ValueError, match="attention='proxy'"):
+        build(tiny_clip, type='ProxyCLIP', vfm=vfm, class_names=['a'])
+    with pytest.raises(ValueError, match='pad_multiple'):
+        build(tiny_clip, type='ProxyCLIP', vfm=vfm, pad_multiple=12,
+              clip=dict(type='OpenCLIPBackbone', **dict(tiny_clip, short_side=None), attention='proxy'))
 
 
 def dense_pamr(image, masks, steps, dilations):
@@ -174,6 +211,7 @@ def test_bad_fields_are_named(tiny_clip):
         build(tiny_clip).queries()
 
 
+# SCLIP's and NACLIP's files; ClearCLIP's and ProxyCLIP's differ for some
 FAMILY_NAMES = {'voc21': 21, 'voc20': 20, 'context60': 60, 'context59': 59, 'coco_object': 81, 'coco_stuff': 171,
                 'cityscapes': 19, 'ade20k': 150}
 
@@ -187,6 +225,8 @@ def test_the_familys_class_name_files():
                     for m in ('sclip', 'clearclip'))
     assert len(sclip[0]) == 26 and 'sky' in sclip[0] and clear[0] == ['background']  # VOC's background words
     assert 'tv monitor' in sclip[20] and clear[20] == ['tvmonitor']
+    proxy = read_class_name_file(resolve_config('_base_/classnames/proxyclip/voc21.txt'))
+    assert proxy[0] == ['; '.join(sclip[0])] and proxy[1:] == clear[1:]  # ProxyCLIP: one query, words joined by ';'
 
 
 @pytest.mark.parametrize('config,fixture,root,side', [
@@ -206,6 +246,7 @@ def test_protocol_resizes_the_image_and_keeps_the_labels(config, fixture, root, 
     ('naclip_voc21.py', 'pascal_voc12', ['model.pamr_steps=2']),  # whole image, neighbourhood attention, PAMR
     ('gem_ovss_coco_object.py', 'coco_object',                    # GEM's backbone, background by threshold
      ['model.test_cfg.crop_size=[224,224]', 'model.test_cfg.stride=[224,224]']),
+    ('proxyclip_cityscapes.py', 'cityscapes', []),               # a VFM's proxy attention, slide 224 / 112
 ])
 def test_configs_run_through_tools_test_with_out(config, fixture, extra, tiny_clip, tmp_path, monkeypatch):
     write_benchmark_fixture(fixture, str(tmp_path / 'data'))
@@ -213,6 +254,10 @@ def test_configs_run_through_tools_test_with_out(config, fixture, extra, tiny_cl
     options = [f'model.clip.{k}={v}' for k, v in tiny_clip.items() if k != 'short_side']
     if config.startswith('gem'):
         options.append('model.clip.gem_depth=2')
+    if config.startswith('proxyclip'):
+        vfm = random_timm_vit()
+        options += [f"model.vfm.model_name={vfm['model_name']}", f"model.vfm.checkpoint={vfm['checkpoint']}",
+                    *(f'model.vfm.model_kwargs.{k}={v}' for k, v in vfm['model_kwargs'].items())]
     options += extra
     out = tmp_path / 'out'
     metrics = load_test_tool().main([osp.join(REPO, 'configs', config), '--work-dir', str(tmp_path / 'wd'),

@@ -10,8 +10,8 @@ the rows share a feature cache, so the UNet rows a variant costs are those its c
 
 ``--model-size full`` builds (once, cached) a Stable Diffusion folder with SD v1.5's exact architecture and
 random weights, so the cost of the real model is measured without downloading it; likewise a random BLIP
-with BLIP-large's architecture for a captioner, and open_clip's architecture of the config with random weights
-for a CLIP; ``config`` uses the model ids of the config (real weights). Peak memory is CUDA's max allocated on a GPU, the process's peak
+with BLIP-large's architecture for a captioner, and open_clip's (timm's) architecture of the config with random
+weights for a CLIP (a vision foundation model); ``config`` uses the model ids of the config (real weights). Peak memory is CUDA's max allocated on a GPU, the process's peak
 RSS otherwise. On CPU, wall-clock time is indicative only; counts and memory are exact.
 """
 import argparse
@@ -29,7 +29,8 @@ from mmengine.config import Config  # noqa: E402
 
 from mmseg_trainfree.engine.cli import DictAction  # noqa: E402  (keeps spaces inside values)
 from mmseg_trainfree.registry import DATASETS, MODELS  # noqa: E402
-from mmseg_trainfree.testing import random_blip, random_open_clip, random_stable_diffusion  # noqa: E402
+from mmseg_trainfree.testing import (random_blip, random_open_clip, random_stable_diffusion,  # noqa: E402
+                                     random_timm_vit)
 
 
 def parse_args(argv=None):
@@ -90,6 +91,11 @@ def use_random_models(node, model_size: str) -> None:
                 node.update(image_size=(32, 32), gem_depth=2)
         else:
             node.update(pretrained=None)  # open_clip's architecture, random weights
+    elif kind == 'TimmViTBackbone':
+        if model_size == 'tiny':
+            node.update(random_timm_vit(), pretrained=True)
+        else:
+            node.update(pretrained=False, checkpoint=None)  # the VFM's architecture, random weights
     for value in node.values():
         use_random_models(value, model_size)
 

@@ -197,6 +197,29 @@ def random_open_clip(seed: int = 0, root: str | None = None) -> tuple[str, str, 
     return TINY_CLIP_NAME, osp.join(path, TINY_CLIP_CHECKPOINT), path
 
 
+# A vision foundation model (ProxyCLIP's proxy): timm's DINO ViT-B/8 architecture, shrunk
+TINY_VFM_NAME = 'vit_base_patch8_224'
+TINY_VFM_KWARGS = dict(embed_dim=32, depth=2, num_heads=2, img_size=64)
+TINY_VFM_CHECKPOINT = 'model.safetensors'
+
+
+def random_timm_vit(seed: int = 0, root: str | None = None) -> dict:
+    """``TimmViTBackbone`` fields of a cached tiny random timm ViT (8-px patches) loaded by the real code path:
+    ``timm.create_model(model_name, pretrained=True, pretrained_cfg_overlay=dict(file=checkpoint))``."""
+    path = osp.join(root or cache_root(), f'random-timm-vit-tiny-seed{seed}-v{BUILDER_VERSION}')
+
+    def write(out_dir: str) -> None:
+        import timm
+        from safetensors.torch import save_file
+        torch.manual_seed(seed)
+        model = timm.create_model(TINY_VFM_NAME, pretrained=False, num_classes=0, **TINY_VFM_KWARGS)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, osp.join(out_dir, TINY_VFM_CHECKPOINT))
+
+    build_once(path, TINY_VFM_CHECKPOINT, write)
+    return dict(model_name=TINY_VFM_NAME, checkpoint=osp.join(path, TINY_VFM_CHECKPOINT),
+                model_kwargs=dict(TINY_VFM_KWARGS))
+
+
 # BLIP captioner (DiffSegmenter's prompts and category filtering)
 BLIP_SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']
 BLIP_WORDS = ('a an the of in on at with and by near photograph photography picture image there is are two '

@@ -10,15 +10,18 @@ Each form reuses the block's own q / k projections (head_dim^-0.5 scaling) and i
 - ``'neighbourhood'``: NACLIP (Hajimiri, Ben Ayed, Dolz): softmax(k k^T + omega), omega a Gaussian of the distance
   between the patches' grid positions (standard deviation ``gaussian_std`` patches), zero on the class token's
   row and column.
+- ``'proxy'``: ProxyCLIP (Lan et al.): the attention comes from a vision foundation model's patch features
+  (:func:`proxy_attention`), over CLIP's values upsampled to that model's patch grid.
 """
 from __future__ import annotations
 
 from typing import Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-ATTENTION_FORMS = ('qk', 'value', 'csa', 'qq', 'kk', 'neighbourhood')
+ATTENTION_FORMS = ('qk', 'value', 'csa', 'qq', 'kk', 'neighbourhood', 'proxy')
 
 
 def check_attention_form(form: str, field: str = 'attention') -> str:
@@ -55,9 +58,22 @@ def attention_weights(form: str, q: Tensor, k: Tensor, grid: Optional[tuple[int,
         return (q @ q.transpose(-1, -2) * scale).softmax(-1)
     if form == 'kk':
         return (k @ k.transpose(-1, -2) * scale).softmax(-1)
+    if form == 'proxy':
+        raise ValueError("the 'proxy' form takes its attention from a vision foundation model: proxy_attention")
     if form == 'neighbourhood':
         if grid is None or grid[0] * grid[1] + 1 != q.shape[-2]:
             raise ValueError(f'neighbourhood attention needs the patch grid of the {q.shape[-2]} tokens, got {grid}')
         bias = neighbourhood_bias(grid, gaussian_std).to(q)
         return (k @ k.transpose(-1, -2) * scale + bias).softmax(-1)
     raise ValueError(check_attention_form(form))
+
+
+def proxy_attention(features: Tensor, beta: float = 1.2, gamma: float = 3.0) -> Tensor:
+    """ProxyCLIP's proxy attention (B, M, M) from VFM features (B, C, h, w): cosine similarities s of the patches,
+    shifted and scaled to (s - beta * mean(s)) * gamma, negative entries masked, softmax over each row. The diagonal
+    is never masked (it is positive unless beta * mean(s) >= 1, where every entry of a row would be, giving NaN)."""
+    f = F.normalize(features.flatten(2).float(), dim=1)
+    sim = f.transpose(1, 2) @ f
+    sim = (sim - beta * sim.mean(dim=(1, 2), keepdim=True)) * gamma
+    keep = (sim >= 0) | torch.eye(sim.shape[-1], dtype=torch.bool, device=sim.device)
+    return sim.masked_fill(~keep, float('-inf')).softmax(-1)

@@ -11,7 +11,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from ...registry import MODELS
-from .clip_attention import attention_weights, check_attention_form
+from .clip_attention import attention_weights, check_attention_form, proxy_attention
 from .hub import ModelNotAvailableError, resolve_dtype
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -47,6 +47,8 @@ class OpenCLIPBackbone(BaseModule):
             official code, SCLIP), or out_proj(A v) alone (False: ClearCLIP, NACLIP's reduced block, ClearCLIP's
             "MaskCLIP" reading).
         gaussian_std: NACLIP's neighbourhood Gaussian, in patches (``attention='neighbourhood'``).
+        proxy_beta / proxy_gamma: ProxyCLIP's shift and scale of the proxy similarities (``attention='proxy'``, whose
+            :meth:`dense_features` takes the vision foundation model's features).
         config_field: where this backbone sits in the config, named by the error for an unavailable model.
         preprocess_cfg: overrides of the model's preprocessing (open_clip's ``force_preprocess_cfg``, e.g.
             ``dict(mean=..., std=...)``). By default the normalisation is the model's own (its pretrained tag's
@@ -55,7 +57,8 @@ class OpenCLIPBackbone(BaseModule):
 
     def __init__(self, model_name: str = 'ViT-B-16-quickgelu', pretrained: Optional[str] = 'openai',
                  model_config_dir: Optional[str] = None, short_side: Optional[int] = 448, keep_residual: bool = True,
-                 attention: str = 'value', gaussian_std: float = 5.0, dtype: str = 'float32',
+                 attention: str = 'value', gaussian_std: float = 5.0, proxy_beta: float = 1.2,
+                 proxy_gamma: float = 3.0, dtype: str = 'float32',
                  device: Optional[str] = None, cache_dir: Optional[str] = None, config_field: str = 'model.clip',
                  preprocess_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(init_cfg)
@@ -83,6 +86,7 @@ class OpenCLIPBackbone(BaseModule):
         if gaussian_std <= 0:
             raise ValueError(f'OpenCLIPBackbone.gaussian_std must be positive, got {gaussian_std}')
         self.gaussian_std = float(gaussian_std)
+        self.proxy_beta, self.proxy_gamma = float(proxy_beta), float(proxy_gamma)
         self.image_passes = 0  # images through the vision encoder so far (tools/benchmark.py)
         preprocess = open_clip.get_model_preprocess_cfg(model)
         mean, std = preprocess.get('mean') or OPENAI_MEAN, preprocess.get('std') or OPENAI_STD
@@ -104,8 +108,12 @@ class OpenCLIPBackbone(BaseModule):
         return max(p, round(h * scale / p) * p), max(p, round(w * scale / p) * p)
 
     @torch.no_grad()
-    def dense_features(self, images: Tensor) -> Tensor:
-        """MaskCLIP pixel embeddings (B, E, h, w), L2-normalised, of RGB ``images`` in [-1, 1]."""
+    def dense_features(self, images: Tensor, proxy: Optional[Tensor] = None) -> Tensor:
+        """Dense embeddings (B, E, h, w) on the patch grid, L2-normalised, of RGB ``images`` in [-1, 1]; with
+        ``attention='proxy'``, on the grid of ``proxy``, the vision foundation model's features (B, C, h, w)."""
+        if (self.attention == 'proxy') != (proxy is not None):
+            raise ValueError("OpenCLIPBackbone: the vision foundation model's features go with attention='proxy' "
+                             f'only (attention={self.attention!r}, proxy features given: {proxy is not None})')
         visual = self.model.visual
         self.image_passes += images.shape[0]
         x = ((images.float() + 1) / 2 - self.mean) / self.std
@@ -124,7 +132,10 @@ class OpenCLIPBackbone(BaseModule):
         for block in blocks[:-1]:
             x = block(x)
         x = x if batch_first else x.transpose(0, 1)
-        out = visual.ln_post(self.last_block(blocks[-1], x, grid)[:, 1:]) @ visual.proj
+        if proxy is not None:
+            out, grid = visual.ln_post(self.proxy_block(blocks[-1], x, grid, proxy)) @ visual.proj, proxy.shape[2:]
+        else:
+            out = visual.ln_post(self.last_block(blocks[-1], x, grid)[:, 1:]) @ visual.proj
         return F.normalize(out.float(), dim=-1).transpose(1, 2).reshape(out.shape[0], -1, *grid)
 
     def last_block(self, last, x: Tensor, grid: tuple[int, int]) -> Tensor:
@@ -146,6 +157,17 @@ class OpenCLIPBackbone(BaseModule):
             out = x + out
             out = out + last.ls_2(last.mlp(last.ln_2(out)))
         return out
+
+    def proxy_block(self, last, x: Tensor, grid: tuple[int, int], proxy: Tensor) -> Tensor:
+        """ProxyCLIP's last block: out_proj(A v), A the proxy attention of the VFM features ``proxy`` and v CLIP's
+        patch values upsampled bilinearly from ``grid`` to the VFM's grid; no residual, no MLP. (B, h * w, W)."""
+        attn = last.attn
+        d = attn.embed_dim
+        v = F.linear(last.ln_1(x)[:, 1:], attn.in_proj_weight[2 * d:], attn.in_proj_bias[2 * d:])
+        v = v.transpose(1, 2).reshape(v.shape[0], d, *grid)
+        v = F.interpolate(v, proxy.shape[2:], mode='bilinear', align_corners=False).flatten(2).transpose(1, 2)
+        weights = proxy_attention(proxy, self.proxy_beta, self.proxy_gamma).to(v.dtype)
+        return last.ls_1(attn.out_proj(weights @ v))
 
     @property
     def logit_scale(self) -> float:

@@ -8,11 +8,11 @@ from .langseg import GEM, AggGEM, AggSD, DiffSegClust, SpecClust
 from .maskclip import MaskCLIP, MaskCLIPEmerDiff
 from .maskdiffusion import MaskDiffusion
 from .maskdiffusion_unsup import UnsupervisedMaskDiffusion
-from .open_vocab_clip import OpenVocabCLIP
+from .open_vocab_clip import OpenVocabCLIP, ProxyCLIP
 
 __all__ = ['TrainingFreeSegmentor', 'AggGEM', 'AggSD', 'DiffSeg', 'DiffSegClust', 'DiffSegmenter',
            'DiffusionFeatureSegmentor', 'EmerDiff', 'GEM', 'MaskCLIP', 'MaskCLIPEmerDiff', 'MaskDiffusion',
-           'OpenVocabCLIP', 'SpecClust', 'UnsupervisedMaskDiffusion']
+           'OpenVocabCLIP', 'ProxyCLIP', 'SpecClust', 'UnsupervisedMaskDiffusion']
 
 
 def _explain_under_mmseg_scope() -> None:

@@ -1,10 +1,11 @@
-"""The training-free CLIP segmentors of the SCLIP family (SCLIP, ClearCLIP, NACLIP; MaskCLIP and GEM on their
-protocol): dense CLIP features of a modified last block against prompt-ensembled text embeddings, one per class name
+"""The training-free CLIP segmentors of the SCLIP family (SCLIP, ClearCLIP, NACLIP, ProxyCLIP; MaskCLIP and GEM on
+their protocol): dense CLIP features of a modified last block against prompt-ensembled text embeddings, one per class name
 and synonym, scored by a softmax over all names with a logit scale, the max over each class's synonyms, and a
 background where the best probability is low. The attention form lives in the backbone (``OpenCLIPBackbone``'s
 ``attention`` / ``keep_residual``, or ``GEMBackbone``); this class is the protocol shared by their released code."""
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence, Union
 
 import torch
@@ -100,14 +101,23 @@ class OpenVocabCLIP(TrainingFreeSegmentor):
             self._query_cache = text, torch.tensor([c for c, _ in names], device=text.device)
         return self._query_cache
 
+    @property
+    def pad_multiple(self) -> int:
+        """Inputs are zero-padded to multiples of this (CLIP's patch size)."""
+        return self.clip.patch_size
+
+    def dense_features(self, x: Tensor) -> Tensor:
+        """(B, E, h, w) L2-normalised dense CLIP embeddings of a padded input."""
+        return self.clip.dense_features(x)
+
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         """(B, Q, H, W) cosine similarities of the dense features to every query, at the size of ``inputs``: the
-        input is zero-padded, centred, to a multiple of the patch size and the padding cut from the logits."""
+        input is zero-padded, centred, to a multiple of ``pad_multiple`` and the padding cut from the logits."""
         text, _ = self.queries()
         h, w = inputs.shape[2:]
-        left, right, top, bottom = centred_padding(h, w, self.clip.patch_size)
+        left, right, top, bottom = centred_padding(h, w, self.pad_multiple)
         x = F.pad(inputs, (left, right, top, bottom)) if left + right + top + bottom else inputs
-        logits = torch.einsum('behw,qe->bqhw', self.clip.dense_features(x), text.to(inputs.device))
+        logits = torch.einsum('behw,qe->bqhw', self.dense_features(x), text.to(inputs.device))
         logits = F.interpolate(logits, x.shape[2:], mode='bilinear', align_corners=False)
         return logits[:, :, top:top + h, left:left + w]
 
@@ -148,3 +158,35 @@ class OpenVocabCLIP(TrainingFreeSegmentor):
             pred[best < self.prob_thd] = self.background_index
             sample.set_data(dict(seg_logits=PixelData(data=scores), pred_sem_seg=PixelData(data=pred)))
         return data_samples
+
+
+@MODELS.register_module()
+class ProxyCLIP(OpenVocabCLIP):
+    """ProxyCLIP (Lan et al., ECCV 2024): :class:`OpenVocabCLIP` whose CLIP last block attends with a proxy attention
+    from a frozen vision foundation model (``vfm``, e.g. DINO ViT-B/8) over CLIP's values, on the VFM's patch grid
+    (the CLIP backbone's ``attention='proxy'``, ``proxy_beta`` / ``proxy_gamma``).
+
+    Args (besides :class:`OpenVocabCLIP`'s):
+        vfm: the vision foundation model's config (``TimmViTBackbone``).
+        pad_multiple: crops are zero-padded to multiples of this (ProxyCLIP's code: 56); None: the least common
+            multiple of the two patch sizes.
+    """
+
+    def __init__(self, clip: dict, vfm: dict, pad_multiple: Optional[int] = None, **kwargs):
+        super().__init__(clip, **kwargs)
+        if self.clip.attention != 'proxy':
+            raise ValueError(f"ProxyCLIP needs clip.attention='proxy', got {self.clip.attention!r}")
+        self.vfm = MODELS.build(vfm)
+        multiple = math.lcm(self.clip.patch_size, self.vfm.patch_size)
+        if pad_multiple is not None and pad_multiple % multiple:
+            raise ValueError(f'ProxyCLIP.pad_multiple must be a multiple of both patch sizes ({multiple}), '
+                             f'got {pad_multiple}')
+        self._pad_multiple = multiple if pad_multiple is None else int(pad_multiple)
+        self.freeze()
+
+    @property
+    def pad_multiple(self) -> int:
+        return self._pad_multiple
+
+    def dense_features(self, x: Tensor) -> Tensor:
+        return self.clip.dense_features(x, proxy=self.vfm.dense_features(x))

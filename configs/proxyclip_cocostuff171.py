@@ -1,0 +1,8 @@
+# ProxyCLIP, COCO-Stuff-164k val2017, 171 classes.
+# The open-vocabulary CLIP protocol (docs/methods/open_vocab_clip.md), as in ProxyCLIP's configs/cfg_*.py:
+# short side 336.
+_base_ = ['./_base_/models/proxyclip.py', './_base_/datasets/coco_stuff164k.py',
+          './_base_/protocols/open_vocab_clip.py', './_base_/default_runtime.py']
+test_dataloader = dict(dataset=dict(pipeline={{_base_.short_side_336}}))
+model = dict(
+    class_names='mmseg_trainfree::_base_/classnames/sclip/coco_stuff.txt')
