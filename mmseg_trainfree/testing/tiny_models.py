@@ -169,6 +169,82 @@ def random_stable_diffusion(size: Literal['tiny', 'full'] = 'tiny', seed: int = 
     return build_once(path, 'model_index.json', lambda tmp: write_stable_diffusion(tmp, size, seed, dtype))
 
 
+def sdxl_unet_config(size: Literal['tiny', 'full'] = 'tiny') -> dict:
+    """UNet2DConditionModel config of the SDXL topology (three levels, no attention at the first, 2 and 10
+    transformer layers, text-time added conditioning on the pooled text embedding); ``full`` is SDXL base's."""
+    cfg = dict(in_channels=4, out_channels=4, layers_per_block=2,
+               down_block_types=('DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D'),
+               up_block_types=('CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'),
+               addition_embed_type='text_time', use_linear_projection=True)
+    if size == 'full':
+        return dict(cfg, sample_size=128, block_out_channels=(320, 640, 1280), cross_attention_dim=2048,
+                    attention_head_dim=(5, 10, 20), transformer_layers_per_block=(1, 2, 10),
+                    addition_time_embed_dim=256, projection_class_embeddings_input_dim=2816, norm_num_groups=32)
+    return dict(cfg, sample_size=16, layers_per_block=1, block_out_channels=(16, 32, 32), cross_attention_dim=64,
+                attention_head_dim=(2, 2, 4), transformer_layers_per_block=(1, 1, 2), addition_time_embed_dim=8,
+                projection_class_embeddings_input_dim=6 * 8 + 32, norm_num_groups=8)
+
+
+def sdxl_text_encoder_configs(size: Literal['tiny', 'full'] = 'tiny') -> tuple[dict, dict]:
+    """The two text encoders of SDXL: CLIP ViT-L's (hidden states) and OpenCLIP bigG's (hidden states and a
+    projected pooled embedding); their penultimate hidden states are concatenated (``cross_attention_dim``)."""
+    base = dict(vocab_size=VOCAB_SIZE, max_position_embeddings=77, bos_token_id=49406, eos_token_id=49407,
+                pad_token_id=49407)
+    if size == 'full':
+        return (dict(base, hidden_act='quick_gelu', hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                     num_attention_heads=12, projection_dim=768),
+                dict(base, hidden_act='gelu', hidden_size=1280, intermediate_size=5120, num_hidden_layers=32,
+                     num_attention_heads=20, projection_dim=1280))
+    return (dict(base, hidden_act='quick_gelu', hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                 num_attention_heads=4, projection_dim=32),
+            dict(base, hidden_act='gelu', hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                 num_attention_heads=4, projection_dim=32))
+
+
+def write_stable_diffusion_xl(out_dir: str, size: Literal['tiny', 'full'] = 'tiny', seed: int = 0,
+                              dtype: torch.dtype = torch.float32) -> str:
+    """Build a random SDXL-layout pipeline folder (unet/ vae/ text_encoder/ text_encoder_2/ tokenizer/
+    tokenizer_2/ scheduler/), as ``StableDiffusionXLPipeline.from_pretrained`` reads it."""
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    os.makedirs(out_dir, exist_ok=True)
+    te1, te2 = sdxl_text_encoder_configs(size)
+    builders = dict(unet=lambda: UNet2DConditionModel(**sdxl_unet_config(size)),
+                    vae=lambda: AutoencoderKL(**dict(vae_config(size), scaling_factor=0.13025)),
+                    text_encoder=lambda: CLIPTextModel(CLIPTextConfig(**te1)),
+                    text_encoder_2=lambda: CLIPTextModelWithProjection(CLIPTextConfig(**te2)))
+    for i, (name, build) in enumerate(builders.items()):
+        torch.manual_seed(seed + i)
+        model = build()
+        (model if dtype == torch.float32 else model.to(dtype)).save_pretrained(osp.join(out_dir, name))
+    sdxl_scheduler = dict(SD_SCHEDULER, timestep_spacing='leading', interpolation_type='linear')
+    for key in ('skip_prk_steps', 'set_alpha_to_one'):
+        sdxl_scheduler.pop(key)
+    EulerDiscreteScheduler(**sdxl_scheduler).save_pretrained(osp.join(out_dir, 'scheduler'))
+    write_clip_tokenizer(osp.join(out_dir, 'tokenizer'))
+    write_clip_tokenizer(osp.join(out_dir, 'tokenizer_2'))
+    index = {'_class_name': 'StableDiffusionXLPipeline', '_diffusers_version': '0.42.1',
+             'force_zeros_for_empty_prompt': True, 'scheduler': ['diffusers', 'EulerDiscreteScheduler'],
+             'text_encoder': ['transformers', 'CLIPTextModel'],
+             'text_encoder_2': ['transformers', 'CLIPTextModelWithProjection'],
+             'tokenizer': ['transformers', 'CLIPTokenizer'], 'tokenizer_2': ['transformers', 'CLIPTokenizer'],
+             'unet': ['diffusers', 'UNet2DConditionModel'], 'vae': ['diffusers', 'AutoencoderKL'],
+             'image_encoder': [None, None], 'feature_extractor': [None, None]}
+    with open(osp.join(out_dir, 'model_index.json'), 'w') as f:
+        json.dump(index, f, indent=2)
+    return out_dir
+
+
+def random_stable_diffusion_xl(size: Literal['tiny', 'full'] = 'tiny', seed: int = 0,
+                               root: str | None = None) -> str:
+    """Path of a cached random SDXL-topology folder (``full``: SDXL base's architecture, 2.6 B UNet parameters,
+    saved in fp16; ``tiny``: a few hundred thousand parameters), built on first use."""
+    path = osp.join(root or cache_root(), f'random-sdxl-{size}-seed{seed}-v{BUILDER_VERSION}')
+    dtype = torch.float16 if size == 'full' else torch.float32
+    return build_once(path, 'model_index.json', lambda tmp: write_stable_diffusion_xl(tmp, size, seed, dtype))
+
+
 TINY_CLIP_NAME = 'mmseg-trainfree-tiny-clip'
 TINY_CLIP_CONFIG = dict(embed_dim=32, quick_gelu=True,
                         vision_cfg=dict(image_size=32, layers=2, width=64, patch_size=8, head_width=32),

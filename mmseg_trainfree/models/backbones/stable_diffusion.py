@@ -1,4 +1,5 @@
-"""Frozen Stable Diffusion v1.x: VAE, CLIP text encoder, UNet and noise schedule from one model id."""
+"""Frozen Stable Diffusion (v1.x / v2.x, and the SDXL topology: SDXL, SSD-1B): VAE, text encoder(s), UNet and noise
+schedule from one model id."""
 from __future__ import annotations
 
 import os
@@ -27,8 +28,9 @@ def is_single_file(model_id: str) -> bool:
     return model_id.lower().endswith(SINGLE_FILE_SUFFIXES) or os.path.isfile(model_id)
 
 
-def load_single_file(path: str, config: Optional[str], dtype: torch.dtype, local_files_only: bool):
-    """``StableDiffusionPipeline.from_single_file``, with clear errors for a missing file and a pickle that
+def load_single_file(path: str, config: Optional[str], dtype: torch.dtype, local_files_only: bool,
+                     pipeline: str = 'StableDiffusionPipeline'):
+    """``<pipeline>.from_single_file``, with clear errors for a missing file and a pickle that
     would need code execution (diffusers reads ``.ckpt`` with ``torch.load(weights_only=True)``)."""
     import pickle
 
@@ -40,7 +42,7 @@ def load_single_file(path: str, config: Optional[str], dtype: torch.dtype, local
     if config is not None:
         kwargs['config'] = config
     try:
-        return diffusers.StableDiffusionPipeline.from_single_file(path, **kwargs)
+        return getattr(diffusers, pipeline).from_single_file(path, **kwargs)
     except (pickle.UnpicklingError, OSError, ValueError) as e:
         cause = e  # diffusers re-raises torch's refusal as an OSError: find it in the chain
         while cause is not None and not isinstance(cause, pickle.UnpicklingError):
@@ -81,6 +83,9 @@ class StableDiffusionBackbone(BaseModule):
             (about 2 GB over VOC train-aug). 0 switches the cache off.
     """
 
+    PIPELINE = 'StableDiffusionPipeline'  # the diffusers pipeline of a single-file checkpoint
+    SECOND_TEXT_ENCODER = False
+
     def __init__(self, model_id: str, revision: Optional[str] = None, dtype: str = 'float32',
                  device: Optional[str] = None, local_files_only: Optional[bool] = None,
                  scheduler: str = 'DDPMScheduler',
@@ -101,15 +106,18 @@ class StableDiffusionBackbone(BaseModule):
                        vae=(diffusers.AutoencoderKL, dict(torch_dtype=self.dtype)),
                        text_encoder=(transformers.CLIPTextModel, dict(dtype=self.dtype)),
                        tokenizer=(transformers.CLIPTokenizer, {}))
+        if self.SECOND_TEXT_ENCODER:
+            loaders.update(text_encoder_2=(transformers.CLIPTextModelWithProjection, dict(dtype=self.dtype)),
+                           tokenizer_2=(transformers.CLIPTokenizer, {}))
         unknown = set(components) - set(loaders)
         if unknown:
-            raise ValueError(f'StableDiffusionBackbone: unknown components {sorted(unknown)}; '
+            raise ValueError(f'{type(self).__name__}: unknown components {sorted(unknown)}; '
                              f'choose from {list(loaders)}')
         if not hasattr(diffusers, scheduler):
             raise ValueError(f'StableDiffusionBackbone: unknown scheduler {scheduler!r} (a diffusers class name)')
         weights = {k: v for k, v in dict(variant=variant, use_safetensors=use_safetensors).items() if v is not None}
         if is_single_file(model_id):
-            pipe = load_single_file(model_id, single_file_config, self.dtype, local_files_only)
+            pipe = load_single_file(model_id, single_file_config, self.dtype, local_files_only, self.PIPELINE)
             for name in loaders:
                 setattr(self, name, getattr(pipe, name) if name in components else None)
             self.scheduler = getattr(diffusers, scheduler).from_config(pipe.scheduler.config)
@@ -224,3 +232,80 @@ class StableDiffusionBackbone(BaseModule):
 
     def forward(self, latents: Tensor, timestep: int | Tensor, text_embeddings: Tensor) -> Tensor:
         return self.unet_forward(latents, timestep, text_embeddings)
+
+
+@MODELS.register_module()
+class StableDiffusionXLBackbone(StableDiffusionBackbone):
+    """Frozen SDXL-topology components (SDXL, SSD-1B, Segmind-Vega): two text encoders, whose penultimate hidden
+    states are concatenated for cross-attention, and a UNet with SDXL's added conditioning on the pooled embedding
+    of the second encoder and the time ids (original size, crop corner, target size). Arguments as
+    :class:`StableDiffusionBackbone`'s; ``model_id`` is a hub id or folder in the ``StableDiffusionXLPipeline``
+    layout, or a single file (read with ``StableDiffusionXLPipeline.from_single_file``).
+
+    :meth:`unet_forward` needs ``pooled``, the prompts' :meth:`encode_pooled`: methods written for SD v1 / v2 (which
+    call it without) are refused with that message.
+    """
+
+    PIPELINE = 'StableDiffusionXLPipeline'
+    SECOND_TEXT_ENCODER = True
+
+    def __init__(self, model_id: str, components: Sequence[str] = ('unet', 'vae', 'text_encoder', 'tokenizer',
+                                                                   'text_encoder_2', 'tokenizer_2'), **kwargs):
+        super().__init__(model_id, components=components, **kwargs)
+
+    def encode_token_ids(self, input_ids: Tensor, batch_size: int = 64) -> Tensor:
+        raise NotImplementedError('StableDiffusionXLBackbone encodes prompts with two tokenizers: use encode_prompts')
+
+    def _encode(self, prompts: Sequence[str], pad: bool) -> tuple[Tensor, Tensor]:
+        """(hidden states (N, L, D1 + D2), pooled (N, P)) as SDXL's pipeline computes them: each encoder's
+        penultimate hidden states, concatenated; the second encoder's projected pooled output. Cached per prompt."""
+        key = (tuple(prompts), pad)
+        if key in self._prompt_cache:
+            self._prompt_cache.move_to_end(key)
+            return self._prompt_cache[key]
+        hidden = []
+        for tokenizer, encoder in ((self.tokenizer, self.text_encoder), (self.tokenizer_2, self.text_encoder_2)):
+            ids = tokenizer(list(prompts), padding='max_length' if pad else 'longest',
+                            max_length=tokenizer.model_max_length, truncation=True, return_tensors='pt').input_ids
+            out = encoder(ids.to(self.device), output_hidden_states=True)
+            hidden.append(out.hidden_states[-2])
+        result = torch.cat(hidden, -1).to(self.unet.dtype), out.text_embeds.to(self.unet.dtype)
+        if self.prompt_cache_size:
+            self._prompt_cache[key] = result
+            while len(self._prompt_cache) > self.prompt_cache_size:
+                self._prompt_cache.popitem(last=False)
+        return result
+
+    def encode_prompts(self, prompts: Sequence[str], batch_size: int = 64, pad: bool = True) -> Tensor:
+        """Prompt strings -> the concatenated hidden states (N, 77, D1 + D2)."""
+        return torch.cat([self._encode(prompts[i:i + batch_size], pad)[0] for i in range(0, len(prompts), batch_size)])
+
+    def encode_pooled(self, prompts: Sequence[str], batch_size: int = 64) -> Tensor:
+        """Prompt strings -> the second encoder's pooled, projected embeddings (N, P) (SDXL's ``text_embeds``)."""
+        return torch.cat([self._encode(prompts[i:i + batch_size], True)[1] for i in range(0, len(prompts), batch_size)])
+
+    def unet_forward(self, latents: Tensor, timestep: int | Tensor, text_embeddings: Tensor,
+                     pooled: Optional[Tensor] = None) -> Tensor:
+        """Predicted noise for ``latents`` with ``text_embeddings`` and the prompts' ``pooled`` embeddings; the time
+        ids say the image was neither resized nor cropped (original size = target size = the latent's pixels)."""
+        if pooled is None:
+            raise ValueError('StableDiffusionXLBackbone.unet_forward needs the pooled prompt embedding '
+                             '(pooled=backbone.encode_pooled(prompts)): this method supports SD v1 / v2 backbones only')
+        b = latents.shape[0]
+        if text_embeddings.shape[0] == 1 and b > 1:
+            text_embeddings = text_embeddings.expand(b, -1, -1)
+        pooled = pooled.expand(b, -1) if pooled.shape[0] == 1 else pooled
+        h, w = (s * self.latent_factor for s in latents.shape[2:])
+        time_ids = torch.tensor([[h, w, 0, 0, h, w]], dtype=self.unet.dtype, device=latents.device).expand(b, -1)
+        self.unet_evaluations += b
+        self.unet_calls += 1
+        latents = latents.to(self.unet.dtype)
+        if self.channels_last:
+            latents = latents.contiguous(memory_format=torch.channels_last)
+        unet = self._compiled_unet if self._compiled_unet is not None else self.unet
+        return unet(latents, timestep, encoder_hidden_states=text_embeddings,
+                    added_cond_kwargs=dict(text_embeds=pooled.to(self.unet.dtype), time_ids=time_ids)).sample
+
+    def forward(self, latents: Tensor, timestep: int | Tensor, text_embeddings: Tensor,
+                pooled: Optional[Tensor] = None) -> Tensor:
+        return self.unet_forward(latents, timestep, text_embeddings, pooled)
