@@ -9,7 +9,7 @@ from mmengine.config import Config
 
 from mmseg_trainfree.compat import resolve_config
 from mmseg_trainfree.registry import DATASETS, MODELS
-from mmseg_trainfree.testing import random_timm_vit
+from mmseg_trainfree.testing import random_stable_diffusion_xl, random_timm_vit
 
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '*.py')))
 EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 19, 'maskdiffusion_potsdam.py': 6,
@@ -48,7 +48,10 @@ EXPECTED_CLASSES = {'maskdiffusion_voc.py': 20, 'maskdiffusion_cityscapes.py': 1
                        for d, n in (('voc21', 21), ('pascal_context60', 60), ('coco_object', 81), ('voc20', 20),
                                     ('cityscapes', 19), ('pascal_context59', 59), ('ade20k', 150),
                                     ('cocostuff171', 171))},
-                    **{f'{m}_shapes.py': 4 for m in ('sclip', 'clearclip', 'naclip', 'proxyclip')}}
+                    **{f'{m}_shapes.py': 4 for m in ('sclip', 'clearclip', 'naclip', 'proxyclip', 'diffcut')},
+                    'diffcut_voc.py': 21, 'diffcut_pascal_context.py': 60, 'diffcut_coco_object.py': 81,
+                    'diffcut_cocostuff27.py': 27, 'diffcut_cityscapes27.py': 27, 'diffcut_ade20k.py': 150,
+                    'diffcut_sd14_cocostuff27.py': 27, 'diffcut_sd21_cocostuff27.py': 27}
 
 
 def test_every_config_is_listed():
@@ -61,7 +64,8 @@ def test_config_builds_with_a_local_model(path, tiny_sd, tiny_clip, tiny_blip):
     assert cfg.default_scope == 'mmseg_trainfree'
     assert cfg.get('train_dataloader') is None
     if 'backbone' in cfg.model:
-        cfg.model.backbone.model_id = tiny_sd
+        xl = cfg.model.backbone.type == 'StableDiffusionXLBackbone'
+        cfg.model.backbone.model_id = random_stable_diffusion_xl() if xl else tiny_sd
     if 'clip' in cfg.model:
         cfg.model.clip.update(tiny_clip)
         if cfg.model.clip.type == 'GEMBackbone':  # a fixed input size instead of a short side

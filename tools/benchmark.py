@@ -30,7 +30,7 @@ from mmengine.config import Config  # noqa: E402
 from mmseg_trainfree.engine.cli import DictAction  # noqa: E402  (keeps spaces inside values)
 from mmseg_trainfree.registry import DATASETS, MODELS  # noqa: E402
 from mmseg_trainfree.testing import (random_blip, random_open_clip, random_stable_diffusion,  # noqa: E402
-                                     random_timm_vit)
+                                     random_stable_diffusion_xl, random_timm_vit)
 
 
 def parse_args(argv=None):
@@ -81,6 +81,8 @@ def use_random_models(node, model_size: str) -> None:
     kind = node.get('type')
     if kind == 'StableDiffusionBackbone':
         node.update(model_id=random_stable_diffusion(model_size), local_files_only=True)
+    elif kind == 'StableDiffusionXLBackbone':  # full: SDXL base's architecture (SSD-1B is a smaller distillation)
+        node.update(model_id=random_stable_diffusion_xl(model_size), local_files_only=True)
     elif kind == 'BlipCaptioner':
         node.update(model_id=random_blip(model_size), local_files_only=True)
     elif kind in ('OpenCLIPBackbone', 'GEMBackbone'):

@@ -7,6 +7,8 @@ Two protocols, not comparable with each other (say which one a number uses):
 - ``mode='per_image'`` (DiffSeg): an assignment per image on a classes x max(classes, segments) matrix;
   true positives, false positives (matched segments only) and false negatives are summed over the
   dataset. Pixels of unmatched segments count as misses of their true class.
+  With ``background_index`` (DiffCut's rule for VOC, Context and COCO-Object), the segments are first matched to
+  the object classes present in the image, every other segment merges into one, and that matrix is matched.
 
 Each image contributes only small sufficient statistics (its confusion matrix, or per-class
 TP / FP / FN), which is what distributed runs gather.
@@ -81,29 +83,52 @@ def segment_confusion(conf: np.ndarray) -> np.ndarray:
     return np.concatenate([present, np.zeros((pad, conf.shape[1]), np.int64)])
 
 
+def merge_unmatched_segments(conf: np.ndarray, background: int) -> tuple[np.ndarray, np.ndarray]:
+    """DiffCut's many-to-one background: match the clusters that occur to the object classes (all but
+    ``background``); keep the clusters matched to an object class present in the image and merge all others into
+    one last row. Returns the merged (rows, classes) matrix and each cluster's row in it."""
+    objects = [c for c in range(conf.shape[1]) if c != background]
+    present = np.flatnonzero(conf.sum(1) > 0)
+    rows, cols = linear_sum_assignment(segment_confusion(conf[:, objects]), maximize=True)
+    class_pixels = conf[:, objects].sum(0)
+    kept = [present[r] for r, c in zip(rows, cols) if r < len(present) and class_pixels[c] > 0]
+    row_of = np.full(conf.shape[0], len(kept), np.int64)
+    row_of[kept] = np.arange(len(kept))
+    merged = np.zeros((len(kept) + 1, conf.shape[1]), np.int64)
+    np.add.at(merged, row_of, conf)
+    return merged, row_of
+
+
 @METRICS.register_module()
 class HungarianIoUMetric(LabelOutputs, BaseMetric):
     """mIoU, per-class IoU / accuracy and pixel accuracy of cluster predictions after Hungarian matching.
 
     Args:
         mode: ``'dataset'`` (one matching over the dataset) or ``'per_image'`` (DiffSeg's protocol).
+        background_index: per image, DiffCut's many-to-one background (:func:`merge_unmatched_segments`) for this
+            class; None: every class is matched one-to-one.
         ignore_index: label value that is not evaluated (65535 for the 16-bit benchmarks).
         output_dir: ``tools/test.py --out``: one PNG of matched class ids per image (:mod:`.outputs`).
     """
 
     default_prefix: Optional[str] = None
 
-    def __init__(self, mode: str = 'dataset', ignore_index: int = 255, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None, output_dir: Optional[str] = None, format_only: bool = False):
+    def __init__(self, mode: str = 'dataset', ignore_index: int = 255, background_index: Optional[int] = None,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None, output_dir: Optional[str] = None,
+                 format_only: bool = False):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if mode not in MODES:
             raise ValueError(f'HungarianIoUMetric mode must be one of {MODES}, got {mode!r}')
-        self.mode, self.ignore_index = mode, ignore_index
+        if background_index is not None and mode != 'per_image':
+            raise ValueError("HungarianIoUMetric.background_index (DiffCut's many-to-one background) needs "
+                             "mode='per_image'")
+        self.mode, self.ignore_index, self.background_index = mode, ignore_index, background_index
         self._init_outputs(output_dir, format_only)
 
     @property
     def protocol_name(self) -> str:
-        return f'Hungarian matching, {self.mode} protocol'
+        merged = ', unmatched segments merged into the background' if self.background_index is not None else ''
+        return f'Hungarian matching, {self.mode} protocol{merged}'
 
     @property
     def num_classes(self) -> int:
@@ -126,9 +151,13 @@ class HungarianIoUMetric(LabelOutputs, BaseMetric):
                 if name is not None:
                     self.write_pending(name, pred.cpu().numpy())
             else:
+                row_of = None
+                if self.background_index is not None:
+                    conf, row_of = merge_unmatched_segments(conf, self.background_index)
                 self.results.append(np.stack(matched_counts(segment_confusion(conf))))
                 if name is not None:
-                    self.write_classes(name, pred.cpu().numpy(), per_image_assignment(conf))
+                    lut = per_image_assignment(conf)
+                    self.write_classes(name, pred.cpu().numpy(), lut if row_of is None else lut[row_of])
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         if self.mode == 'dataset':

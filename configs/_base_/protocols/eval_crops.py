@@ -8,6 +8,9 @@
 # The two are not comparable: per-image matching is far more lenient.
 # Language-based segmentation report (Le, EPFL): scored at 320 x 320 (aspect not kept, no crop) with the
 # dataset's own metric: labels resized there, the model fed the original image, its logits resized to 320.
+# DiffCut (Couairon et al.): scored at 128 x 128 (labels resized nearest, aspect not kept), per-image Hungarian
+# matching; on VOC, Context and COCO-Object the segments not matched to an object class present merge into the
+# background first (eval_diffcut.py's many-to-one rule; background_index).
 # fine_image_labels (COCO-Stuff-27's 171-id classes present) travel for the weakly supervised AggSD.
 # The crop travels with each sample (eval_crop) so that --show-dir draws over the evaluated crop
 # (EvalCropVisualizationHook, the default in _base_/default_runtime.py).
@@ -25,3 +28,6 @@ stego_test_pipeline = eval_crop_pipeline(dict(type='ResizeShortCenterCrop', size
 langseg_test_pipeline = eval_crop_pipeline(dict(type='ResizeToSquare', size=320))
 diffseg_evaluator = dict(_delete_=True, type='HungarianIoUMetric', mode='per_image')
 stego_evaluator = dict(_delete_=True, type='HungarianIoUMetric', mode='dataset')
+diffcut_test_pipeline = eval_crop_pipeline(dict(type='ResizeToSquare', size=128))
+diffcut_evaluator = dict(_delete_=True, type='HungarianIoUMetric', mode='per_image')
+diffcut_background_evaluator = dict(_delete_=True, type='HungarianIoUMetric', mode='per_image', background_index=0)

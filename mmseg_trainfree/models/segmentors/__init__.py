@@ -1,5 +1,6 @@
 """Training-free segmentors, one file per method."""
 from .base import TrainingFreeSegmentor
+from .diffcut import DiffCut
 from .diffseg import DiffSeg
 from .diffsegmenter import DiffSegmenter
 from .diffusion_base import DiffusionFeatureSegmentor
@@ -10,7 +11,7 @@ from .maskdiffusion import MaskDiffusion
 from .maskdiffusion_unsup import UnsupervisedMaskDiffusion
 from .open_vocab_clip import OpenVocabCLIP, ProxyCLIP
 
-__all__ = ['TrainingFreeSegmentor', 'AggGEM', 'AggSD', 'DiffSeg', 'DiffSegClust', 'DiffSegmenter',
+__all__ = ['TrainingFreeSegmentor', 'AggGEM', 'AggSD', 'DiffCut', 'DiffSeg', 'DiffSegClust', 'DiffSegmenter',
            'DiffusionFeatureSegmentor', 'EmerDiff', 'GEM', 'MaskCLIP', 'MaskCLIPEmerDiff', 'MaskDiffusion',
            'OpenVocabCLIP', 'ProxyCLIP', 'SpecClust', 'UnsupervisedMaskDiffusion']
 

@@ -1,7 +1,7 @@
-"""The training-free CLIP segmentors of the SCLIP family (SCLIP, ClearCLIP, NACLIP, ProxyCLIP; MaskCLIP and GEM on
-their protocol): dense CLIP features of a modified last block against prompt-ensembled text embeddings, one per class name
-and synonym, scored by a softmax over all names with a logit scale, the max over each class's synonyms, and a
-background where the best probability is low. The attention form lives in the backbone (``OpenCLIPBackbone``'s
+"""The training-free CLIP segmentors of the SCLIP family (SCLIP, ClearCLIP, NACLIP, ProxyCLIP; MaskCLIP and GEM
+on their protocol): dense CLIP features of a modified last block against prompt-ensembled text embeddings, one per
+class name and synonym, scored by a softmax over all names with a logit scale, the max over each class's synonyms,
+and a background where the best probability is low. The attention form lives in the backbone (``OpenCLIPBackbone``'s
 ``attention`` / ``keep_residual``, or ``GEMBackbone``); this class is the protocol shared by their released code."""
 from __future__ import annotations
 
