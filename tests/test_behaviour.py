@@ -30,6 +30,8 @@ MEASURED = {
     'diffsegmenter_shapes.py': (48.0, 60.29, 10.98),
     'aggsd_shapes.py': (65.0, 80.30, 16.82),  # weakly supervised: the image's ground-truth classes
     'diffseg_shapes.py': (50.0, 62.54, 20.89),  # per-image Hungarian
+    # per-image Hungarian; the floor is above DiffSeg's measurement (62.54): DiffCut's claim holds on this oracle
+    'diffcut_shapes.py': (74.0, 92.04, 21.57),
 }
 ALL_BACKGROUND = 20.89  # mmseg's mIoU of predicting background everywhere on SPLIT (checked below)
 RANDOM_MARGIN = 10.0  # the random-weight model must stay this far below the floor
@@ -66,6 +68,13 @@ def test_trained_model_segments_and_random_weights_do_not(config, shapes_val, tr
 
 
 # Mutation checks: break one thing the method must get right; the oracle must notice.
+def test_diffcut_without_the_affinity_exponent_falls_below_the_floor(shapes_val, trained_sd, tmp_path):
+    """DiffCut's affinity used as it is (alpha = 1, no sharpening): 69.32. (Features from another block do not
+    fail here: down_blocks.1's 88.21, up_blocks.1's 90.23; every block of the tiny SD carries the shapes.)"""
+    miou = evaluate('diffcut_shapes.py', trained_sd, shapes_val, tmp_path, 'model.alpha=1.0')
+    assert miou < MEASURED['diffcut_shapes.py'][0]
+
+
 def test_maskdiffusion_reading_the_next_token_falls_below_the_floor(shapes_val, trained_sd, tmp_path, monkeypatch):
     from mmseg_trainfree.models.segmentors import maskdiffusion
     real = maskdiffusion.pack_prompts
