@@ -90,7 +90,7 @@ class GEMBackbone(OpenCLIPBackbone):
         visual = self.model.visual
         dtype = visual.conv1.weight.dtype
         self.image_passes += images.shape[0]
-        x = ((images.float() + 1) / 2 - self.mean) / self.std
+        x = self.normalize(images)
         if self.image_size is not None and tuple(x.shape[2:]) != self.image_size:
             x = F.interpolate(x, self.image_size, mode='bicubic', align_corners=False, antialias=True)
         x = visual.conv1(x.to(dtype))

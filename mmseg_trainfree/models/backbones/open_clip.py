@@ -7,11 +7,11 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from torch import Tensor
 
 from ...registry import MODELS
 from .clip_attention import attention_weights, check_attention_form, proxy_attention
+from .frozen_encoder import FrozenImageEncoder
 from .hub import ModelNotAvailableError, resolve_dtype
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -30,7 +30,7 @@ def interpolate_positions(pos: Tensor, grid: tuple[int, int]) -> Tensor:
 
 
 @MODELS.register_module()
-class OpenCLIPBackbone(BaseModule):
+class OpenCLIPBackbone(FrozenImageEncoder):
     """open_clip's ``create_model(model_name, pretrained)``, frozen.
 
     Args:
@@ -90,11 +90,7 @@ class OpenCLIPBackbone(BaseModule):
         self.image_passes = 0  # images through the vision encoder so far (tools/benchmark.py)
         preprocess = open_clip.get_model_preprocess_cfg(model)
         mean, std = preprocess.get('mean') or OPENAI_MEAN, preprocess.get('std') or OPENAI_STD
-        self.register_buffer('mean', torch.tensor(mean, dtype=torch.float).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer('std', torch.tensor(std, dtype=torch.float).view(1, 3, 1, 1), persistent=False)
-
-    def train(self, mode: bool = True):
-        return super().train(False)
+        self.set_normalization(mean, std)
 
     @property
     def patch_size(self) -> int:
@@ -116,7 +112,7 @@ class OpenCLIPBackbone(BaseModule):
                              f'only (attention={self.attention!r}, proxy features given: {proxy is not None})')
         visual = self.model.visual
         self.image_passes += images.shape[0]
-        x = ((images.float() + 1) / 2 - self.mean) / self.std
+        x = self.normalize(images)
         size = self.input_size(*x.shape[2:])
         if size != tuple(x.shape[2:]):
             x = F.interpolate(x, size, mode='bicubic', align_corners=False)
@@ -181,7 +177,7 @@ class OpenCLIPBackbone(BaseModule):
         visual = self.model.visual
         size = visual.image_size if isinstance(visual.image_size, (tuple, list)) else (visual.image_size,) * 2
         self.image_passes += images.shape[0]
-        x = ((images.float() + 1) / 2 - self.mean) / self.std
+        x = self.normalize(images)
         scale = max(size[0] / x.shape[2], size[1] / x.shape[3])
         hw = (max(size[0], round(x.shape[2] * scale)), max(size[1], round(x.shape[3] * scale)))
         x = F.interpolate(x, hw, mode='bicubic', align_corners=False, antialias=True)

@@ -6,10 +6,10 @@ import os.path as osp
 from typing import Optional, Sequence
 
 import torch
-from mmengine.model import BaseModule
 from torch import Tensor
 
 from ...registry import MODELS
+from .frozen_encoder import FrozenImageEncoder
 from .hub import ModelNotAvailableError, resolve_dtype
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -17,7 +17,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @MODELS.register_module()
-class TimmViTBackbone(BaseModule):
+class TimmViTBackbone(FrozenImageEncoder):
     """``timm.create_model(model_name)``, frozen, at any input size (``dynamic_img_size``).
 
     Args:
@@ -59,11 +59,7 @@ class TimmViTBackbone(BaseModule):
             raise ValueError(f'{config_field}.model_name {model_name!r} is not a ViT with patch tokens')
         self.model = model.to(device or 'cpu', resolve_dtype(dtype)).eval().requires_grad_(False)
         self.image_passes = 0  # images through the model so far (tools/benchmark.py)
-        self.register_buffer('mean', torch.tensor(mean, dtype=torch.float).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer('std', torch.tensor(std, dtype=torch.float).view(1, 3, 1, 1), persistent=False)
-
-    def train(self, mode: bool = True):
-        return super().train(False)
+        self.set_normalization(mean, std)
 
     @property
     def patch_size(self) -> int:
@@ -78,7 +74,7 @@ class TimmViTBackbone(BaseModule):
         if h % self.patch_size or w % self.patch_size:
             raise ValueError(f'TimmViTBackbone: input {h} x {w} is not a multiple of the patch size {self.patch_size}')
         self.image_passes += images.shape[0]
-        x = ((images.float() + 1) / 2 - self.mean) / self.std
+        x = self.normalize(images)
         tokens = self.model.forward_features(x.to(next(self.model.parameters()).dtype))
         patches = tokens[:, self.model.num_prefix_tokens:]
         return patches.transpose(1, 2).reshape(x.shape[0], -1, h // self.patch_size, w // self.patch_size).float()
