@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export OMP_NUM_THREADS ?= 2
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: demo test docs benchmark clean
+.PHONY: demo test docs benchmark app clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-lock.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(STAMP)
 	$(PY) -m pytest tests -q -p no:cacheprovider --durations=12
 	$(PY) -m sphinx -W -q -b html docs docs/_build/html
 	$(PY) tools/check_docs.py docs/_build/html
+
+## app: the web app on http://127.0.0.1:7860 (the tiny offline models; demo/app.py --help for real weights)
+app: $(STAMP)
+	$(PY) demo/app.py
 
 benchmark: $(STAMP)
 	$(PY) tools/benchmark.py configs/maskdiffusion_shapes_demo.py

@@ -50,7 +50,8 @@ if __name__ == '__main__':
         package_data={'mmseg_trainfree': ['.mim/configs/**/*.py', '.mim/configs/**/*.txt']},
         python_requires='>=3.10',
         install_requires=read_requirements(),
-        extras_require={'crf': ['pydensecrf2']},  # DenseCRF post-processing (tools/make_pseudo_labels.py --crf)
+        extras_require={'crf': ['pydensecrf2'],  # DenseCRF post-processing (tools/make_pseudo_labels.py --crf)
+                        'app': ['gradio>=5']},  # the web app (demo/app.py, make app)
         license='Apache-2.0',
         zip_safe=False,
     )
