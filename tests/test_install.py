@@ -14,9 +14,11 @@ DISTRIBUTIONS = {'torch': 'torch', 'torchvision': 'torchvision', 'mmengine': 'mm
                  'diffusers': 'diffusers', 'transformers': 'transformers', 'open_clip': 'open_clip_torch',
                  'numpy': 'numpy', 'scipy': 'scipy', 'PIL': 'pillow', 'prettytable': 'prettytable', 'tqdm': 'tqdm',
                  'safetensors': 'safetensors',  # the feature cache's entries, the single-file writer
+                 'timm': 'timm',  # ProxyCLIP's vision foundation model
                  'mmcv': None,  # checked at import (full or lite: never replace a full mmcv)
                  'cv2': None,  # comes with mmcv
-                 'pydensecrf': None}  # the optional 'crf' extra
+                 'pydensecrf': None,  # the optional 'crf' extra
+                 'gradio': None}  # the optional 'app' extra (the web app)
 
 
 def requirements() -> dict[str, str]:

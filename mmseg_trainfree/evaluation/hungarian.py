@@ -113,9 +113,9 @@ class HungarianIoUMetric(LabelOutputs, BaseMetric):
 
     default_prefix: Optional[str] = None
 
-    def __init__(self, mode: str = 'dataset', ignore_index: int = 255, background_index: Optional[int] = None,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None, output_dir: Optional[str] = None,
-                 format_only: bool = False):
+    def __init__(self, mode: str = 'dataset', ignore_index: int = 255, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None, output_dir: Optional[str] = None, format_only: bool = False,
+                 background_index: Optional[int] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if mode not in MODES:
             raise ValueError(f'HungarianIoUMetric mode must be one of {MODES}, got {mode!r}')
