@@ -62,7 +62,9 @@ class DiffCut(DiffusionFeatureSegmentor):
     segments by :func:`recursive_ncut` of :func:`diffcut_affinity` (``alpha``, ``tau``); the segments' mean features
     label the features upsampled to ``mask_size`` (:func:`concept_assignment`); PAMR and a median filter refine them.
 
-    Arguments besides :class:`DiffusionFeatureSegmentor`'s:
+    Its arguments besides :class:`DiffusionFeatureSegmentor`'s are listed below.
+
+    Args:
         feature_layer: the hooked module (None: :func:`last_encoder_self_attention`).
         prompt: the text condition (DiffCut: the empty prompt, no guidance).
         tau: the Ncut threshold that stops the recursion: larger gives more segments (DiffCut: 0.5).

@@ -166,7 +166,9 @@ class ProxyCLIP(OpenVocabCLIP):
     from a frozen vision foundation model (``vfm``, e.g. DINO ViT-B/8) over CLIP's values, on the VFM's patch grid
     (the CLIP backbone's ``attention='proxy'``, ``proxy_beta`` / ``proxy_gamma``).
 
-    Args (besides :class:`OpenVocabCLIP`'s):
+    Its arguments besides :class:`OpenVocabCLIP`'s are listed below.
+
+    Args:
         vfm: the vision foundation model's config (``TimmViTBackbone``).
         pad_multiple: crops are zero-padded to multiples of this (ProxyCLIP's code: 56); None: the least common
             multiple of the two patch sizes.
