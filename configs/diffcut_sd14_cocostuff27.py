@@ -4,4 +4,4 @@
 # extractor reads it). No paper number.
 _base_ = ['./diffcut_cocostuff27.py']
 model = dict(backbone=dict(_delete_=True, type='StableDiffusionBackbone', dtype='auto', scheduler='DDPMScheduler',
-                           model_id='CompVis/stable-diffusion-v1-4'))
+                           model_id='CompVis/stable-diffusion-v1-4', lazy=True))

@@ -4,4 +4,4 @@
 # extractor reads it). No paper number.
 _base_ = ['./diffcut_cocostuff27.py']
 model = dict(backbone=dict(_delete_=True, type='StableDiffusionBackbone', dtype='auto', scheduler='DDPMScheduler',
-                           model_id='stabilityai/stable-diffusion-2-1-base'))
+                           model_id='stabilityai/stable-diffusion-2-1-base', lazy=True))

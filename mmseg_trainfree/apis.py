@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmseg.apis import MMSegInferencer
 
+from .engine.weights import load_lazy_backbones
 from .models.segmentors.base import accepts_class_names, dataset_classes, generated_palette
 from .models.utils.vocabulary import ClassNames, parse_class_names
 from .registry import MODELS
@@ -68,6 +69,7 @@ class TrainingFreeInferencer(MMSegInferencer):
         elif classes is not None:
             raise ValueError(f'{cfg.model.type} takes no class names: it segments without a vocabulary')
         super().__init__(model=cfg, weights=None, device=device, scope=scope)
+        load_lazy_backbones(self.model)  # the weights load here (a missing model fails now, paths from this cwd)
         if self.unsupervised or self.model.dataset_meta is None:  # cluster ids, not classes: neutral names
             self.model.dataset_meta = dict(classes=self.segment_names(256), palette=generated_palette(256))
         # MMSegInferencer.visualize draws with the model's dataset_meta

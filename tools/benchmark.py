@@ -28,6 +28,7 @@ import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 from mmseg_trainfree.engine.cli import DictAction  # noqa: E402  (keeps spaces inside values)
+from mmseg_trainfree.engine.weights import load_lazy_backbones  # noqa: E402
 from mmseg_trainfree.registry import DATASETS, MODELS  # noqa: E402
 from mmseg_trainfree.testing import (random_blip, random_open_clip, random_stable_diffusion,  # noqa: E402
                                      random_stable_diffusion_xl, random_timm_vit)
@@ -106,6 +107,7 @@ def build_model(cfg: Config, model_size: str, device: str):
     if model_size != 'config':
         use_random_models(cfg.model, model_size)
     model = MODELS.build(cfg.model).to(device)
+    load_lazy_backbones(model)  # weights in memory before anything is timed
     if not model.vocabulary_from_config:
         model.set_vocabulary(dataset_classes(cfg))
     return model

@@ -18,9 +18,11 @@ default_hooks = dict(
     # mmseg's SegVisualizationHook, crop-aware; images under 512 px are drawn enlarged so that labels stay readable
     visualization=dict(type='EvalCropVisualizationHook', min_side=512),
 )
-# VocabularyHook: class names from the dataset unless model.class_names is set; ResultsFileHook: WORK_DIR/
-# results.json (metrics, per-class IoU, config, models, commit) for tools/collect_results.py
-custom_hooks = [dict(type='VocabularyHook'), dict(type='ResultsFileHook')]
+# DiffusionWeightsHook: a lazy Stable Diffusion backbone loads before the test loop, from load_from when that holds
+# SD weights (mmseg's own tools/test.py CONFIG sd-v1-5.safetensors); VocabularyHook: class names from the dataset
+# unless model.class_names is set; ResultsFileHook: WORK_DIR/results.json (metrics, per-class IoU, config, models,
+# commit) for tools/collect_results.py
+custom_hooks = [dict(type='DiffusionWeightsHook'), dict(type='VocabularyHook'), dict(type='ResultsFileHook')]
 # Every parameter is frozen, so plain DDP would refuse the model: wrap only what is trainable (nothing).
 model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel', broadcast_buffers=False)
 # ResumableTestLoop: mmengine's TestLoop that resumes an interrupted run of the same config and work dir

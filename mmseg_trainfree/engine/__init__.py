@@ -2,5 +2,7 @@
 from .hooks import EvalCropVisualizationHook, FeatureCacheHook, VocabularyHook
 from .results import ResultsFileHook
 from .resume import ResumableTestLoop
+from .weights import DiffusionWeightsHook
 
-__all__ = ['EvalCropVisualizationHook', 'FeatureCacheHook', 'ResultsFileHook', 'ResumableTestLoop', 'VocabularyHook']
+__all__ = ['DiffusionWeightsHook', 'EvalCropVisualizationHook', 'FeatureCacheHook', 'ResultsFileHook',
+           'ResumableTestLoop', 'VocabularyHook']

@@ -72,7 +72,9 @@ def test_arg_parser(description: str = 'Evaluate a training-free segmentor (MMSe
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('config', help='config file, e.g. configs/maskdiffusion_voc.py')
     parser.add_argument('checkpoint', nargs='?', default=None,
-                        help='optional: training-free models load their frozen weights from model ids in the config')
+                        help='optional: Stable Diffusion weights (a .safetensors / .ckpt file or a diffusers '
+                             'folder) in place of model.backbone.model_id, or an mmengine checkpoint of the model; '
+                             'without it the frozen weights come from the model ids in the config')
     parser.add_argument('--work-dir', help='where logs and the metric json go (default: ./work_dirs/<config>)')
     parser.add_argument('--out', help='directory to save predicted label PNGs for offline evaluation')
     parser.add_argument('--show', action='store_true', help='show prediction results in a window')

@@ -35,15 +35,16 @@ UNFINISHED = 'UNFINISHED'
 
 
 def run_key(cfg) -> str:
-    """A hash of everything the per-image entries depend on: model, dataset, evaluator (without output
+    """A hash of everything the per-image entries depend on: model, checkpoint, dataset, evaluator (without output
     folders), package version and git commit."""
     from ..version import __version__
     evaluator = plain(cfg.get('test_evaluator'))
     for entry in evaluator if isinstance(evaluator, list) else [evaluator]:
         if isinstance(entry, dict):
             entry.pop('output_dir', None)
-    record = dict(model=plain(cfg.get('model')), dataset=plain(cfg.get('test_dataloader', {}).get('dataset')),
-                  evaluator=evaluator, version=__version__, commit=git_commit(osp.dirname(osp.abspath(__file__))))
+    record = dict(model=plain(cfg.get('model')), load_from=cfg.get('load_from'),
+                  dataset=plain(cfg.get('test_dataloader', {}).get('dataset')), evaluator=evaluator,
+                  version=__version__, commit=git_commit(osp.dirname(osp.abspath(__file__))))
     return hashlib.sha1(json.dumps(record, sort_keys=True, default=repr).encode()).hexdigest()[:16]
 
 

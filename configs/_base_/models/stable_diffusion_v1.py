@@ -13,5 +13,8 @@ model = dict(
         revision=None,
         dtype='auto',  # float16 on a GPU, float32 on the CPU
         local_files_only=None,  # None: follow $HF_HUB_OFFLINE
-        scheduler='DDPMScheduler'),
+        scheduler='DDPMScheduler',
+        # weights load before the test loop (DiffusionWeightsHook), or from mmseg's tools/test.py CHECKPOINT when
+        # that holds SD weights (a .safetensors / .ckpt file or a diffusers folder)
+        lazy=True),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 from mmengine.model import BaseModule
@@ -78,6 +78,9 @@ class StableDiffusionBackbone(BaseModule):
         compile_unet: ``torch.compile`` the UNet's forward: True (inductor, the default backend) or a dict of
             ``torch.compile`` arguments (e.g. ``dict(mode='max-autotune')``). The attention hooks still apply
             (each set of hooks is traced once). Results equal up to float rounding.
+        lazy: build without weights; they load on the first use of a component or before the test loop
+            (:meth:`load_weights`), so that a runner given the weights as its checkpoint (mmseg's own
+            ``tools/test.py CONFIG sd-v1-5.safetensors``) never reads ``model_id`` first. The configs set it.
         prompt_cache_size: text-encoder outputs kept (least recently used first out). Fixed vocabularies need a
             few entries; per-image prompts (BLIP-augmented) would otherwise grow the cache with every image
             (about 2 GB over VOC train-aug). 0 switches the cache off.
@@ -92,60 +95,117 @@ class StableDiffusionBackbone(BaseModule):
                  components: Sequence[str] = ('unet', 'vae', 'text_encoder', 'tokenizer'),
                  prompt_cache_size: int = 64, variant: Optional[str] = None,
                  use_safetensors: Optional[bool] = None, single_file_config: Optional[str] = None,
-                 channels_last: bool = False, compile_unet: bool | dict = False, init_cfg=None):
+                 channels_last: bool = False, compile_unet: bool | dict = False, lazy: bool = False,
+                 init_cfg=None):
         super().__init__(init_cfg)
         import diffusers
-        import transformers
 
         self.model_id = model_id
         self.dtype = resolve_dtype(dtype)
         if local_files_only is None:
             local_files_only = os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', '', 'false')
-        kw = dict(revision=revision, local_files_only=local_files_only)
+        known = ('unet', 'vae', 'text_encoder', 'tokenizer') + (('text_encoder_2', 'tokenizer_2')
+                                                                 if self.SECOND_TEXT_ENCODER else ())
+        unknown = set(components) - set(known)
+        if unknown:
+            raise ValueError(f'{type(self).__name__}: unknown components {sorted(unknown)}; '
+                             f'choose from {list(known)}')
+        if not hasattr(diffusers, scheduler):
+            raise ValueError(f'StableDiffusionBackbone: unknown scheduler {scheduler!r} (a diffusers class name)')
+        if prompt_cache_size < 0:
+            raise ValueError(f'StableDiffusionBackbone.prompt_cache_size must be >= 0, got {prompt_cache_size}')
+        self.single_file_config = single_file_config
+        self._settings = dict(revision=revision, local_files_only=local_files_only, scheduler=scheduler,
+                              components=tuple(components), known=known,
+                              weights={k: v for k, v in dict(variant=variant, use_safetensors=use_safetensors).items()
+                                       if v is not None})
+        self.channels_last = bool(channels_last)
+        self.compile_unet = compile_unet
+        object.__setattr__(self, '_compiled_unet', None)  # not a submodule: the UNet's weights stay listed once
+        object.__setattr__(self, '_after_load', [])  # callbacks of the segmentor (see after_load)
+        # where the runner or the user moved the backbone before its weights loaded (lazy): they go there
+        self.register_buffer('_weights_device', torch.empty(0), persistent=False)
+        self.loaded = False
+        self.prompt_cache_size = int(prompt_cache_size)
+        self._prompt_cache: OrderedDict[tuple, Tensor] = OrderedDict()
+        self.unet_evaluations = 0  # batch elements through the UNet, for tools/benchmark.py
+        self.unet_calls = 0  # UNet forward calls (batches)
+        if device is not None:
+            self.to(device)
+        if not lazy:
+            self.load_weights()
+
+    def load_weights(self, model_id: Optional[str] = None, single_file_config: Optional[str] = None) -> None:
+        """Load the components from ``model_id`` (default: the configured one), replacing any loaded before.
+
+        With ``lazy=True`` the backbone is built without weights and this runs on the first use of a component, or
+        before the test loop (``DiffusionWeightsHook``, which also takes mmseg's ``CHECKPOINT`` argument as the
+        weights); the components then go to the device the backbone was moved to meanwhile.
+        """
+        import diffusers
+        import transformers
+
+        if model_id is not None:
+            self.model_id = model_id
+        if single_file_config is not None:
+            self.single_file_config = single_file_config
+        cfg = self._settings
+        kw = dict(revision=cfg['revision'], local_files_only=cfg['local_files_only'])
         loaders = dict(unet=(diffusers.UNet2DConditionModel, dict(torch_dtype=self.dtype)),
                        vae=(diffusers.AutoencoderKL, dict(torch_dtype=self.dtype)),
                        text_encoder=(transformers.CLIPTextModel, dict(dtype=self.dtype)),
-                       tokenizer=(transformers.CLIPTokenizer, {}))
-        if self.SECOND_TEXT_ENCODER:
-            loaders.update(text_encoder_2=(transformers.CLIPTextModelWithProjection, dict(dtype=self.dtype)),
-                           tokenizer_2=(transformers.CLIPTokenizer, {}))
-        unknown = set(components) - set(loaders)
-        if unknown:
-            raise ValueError(f'{type(self).__name__}: unknown components {sorted(unknown)}; '
-                             f'choose from {list(loaders)}')
-        if not hasattr(diffusers, scheduler):
-            raise ValueError(f'StableDiffusionBackbone: unknown scheduler {scheduler!r} (a diffusers class name)')
-        weights = {k: v for k, v in dict(variant=variant, use_safetensors=use_safetensors).items() if v is not None}
-        if is_single_file(model_id):
-            pipe = load_single_file(model_id, single_file_config, self.dtype, local_files_only, self.PIPELINE)
-            for name in loaders:
+                       tokenizer=(transformers.CLIPTokenizer, {}),
+                       text_encoder_2=(transformers.CLIPTextModelWithProjection, dict(dtype=self.dtype)),
+                       tokenizer_2=(transformers.CLIPTokenizer, {}))
+        components, scheduler = cfg['components'], cfg['scheduler']
+        if is_single_file(self.model_id):
+            pipe = load_single_file(self.model_id, self.single_file_config, self.dtype, cfg['local_files_only'],
+                                    self.PIPELINE)
+            for name in cfg['known']:
                 setattr(self, name, getattr(pipe, name) if name in components else None)
             self.scheduler = getattr(diffusers, scheduler).from_config(pipe.scheduler.config)
         else:
-            for name in loaders:
+            for name in cfg['known']:
                 cls, extra = loaders[name]
-                extra = dict(extra, **weights) if name != 'tokenizer' else extra
-                setattr(self, name, load_component(cls, model_id, name, **kw, **extra) if name in components else None)
-            self.scheduler = load_component(getattr(diffusers, scheduler), model_id, 'scheduler', **kw)
+                extra = dict(extra, **cfg['weights']) if not name.startswith('tokenizer') else extra
+                setattr(self, name,
+                        load_component(cls, self.model_id, name, **kw, **extra) if name in components else None)
+            self.scheduler = load_component(getattr(diffusers, scheduler), self.model_id, 'scheduler', **kw)
+        self.loaded = True
         self.requires_grad_(False)
         self.eval()
-        if device is not None:
-            self.to(device)
-        self.channels_last = bool(channels_last)
+        for name in cfg['known']:
+            part = getattr(self, name)
+            if isinstance(part, torch.nn.Module):
+                part.to(self._weights_device.device)
         if self.channels_last:
             for part in (self.unet, self.vae):
                 if part is not None:
                     part.to(memory_format=torch.channels_last)
         compiled = None
-        if compile_unet and self.unet is not None:
-            compiled = torch.compile(self.unet, **({} if compile_unet is True else dict(compile_unet)))
-        object.__setattr__(self, '_compiled_unet', compiled)  # not a submodule: the UNet's weights stay listed once
-        if prompt_cache_size < 0:
-            raise ValueError(f'StableDiffusionBackbone.prompt_cache_size must be >= 0, got {prompt_cache_size}')
-        self.prompt_cache_size = int(prompt_cache_size)
-        self._prompt_cache: OrderedDict[tuple, Tensor] = OrderedDict()
-        self.unet_evaluations = 0  # batch elements through the UNet, for tools/benchmark.py
-        self.unet_calls = 0  # UNet forward calls (batches)
+        if self.compile_unet and self.unet is not None:
+            compiled = torch.compile(self.unet, **({} if self.compile_unet is True else dict(self.compile_unet)))
+        object.__setattr__(self, '_compiled_unet', compiled)
+        self._prompt_cache.clear()
+        for callback in self._after_load:
+            callback(self)
+
+    def after_load(self, callback: Callable[['StableDiffusionBackbone'], None]) -> None:
+        """Run ``callback(backbone)`` once the weights are loaded, and after each reload (now if loaded): what a
+        segmentor changes in the components (e.g. EmerDiff's VAE dtype) without loading them at build time."""
+        self._after_load.append(callback)
+        if self.loaded:
+            callback(self)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            # a component asked for before the weights of a lazy backbone loaded: load them now
+            if self.__dict__.get('loaded') is False and name in self.__dict__['_settings']['known'] + ('scheduler',):
+                self.load_weights()
+                return super().__getattr__(name) if name in self._modules else self.__dict__[name]
+            raise
 
     def train(self, mode: bool = True):
         """Always in eval mode: nothing here is trained."""
@@ -153,7 +213,8 @@ class StableDiffusionBackbone(BaseModule):
 
     @property
     def device(self) -> torch.device:
-        return next(self.parameters()).device
+        param = next(self.parameters(), None)
+        return param.device if param is not None else self._weights_device.device
 
     @property
     def latent_factor(self) -> int:

@@ -1,6 +1,8 @@
 """The base of every training-free segmentor: frozen modules, vocabulary, whole / slide inference."""
 from __future__ import annotations
 
+import itertools
+
 import functools
 import inspect
 
@@ -189,6 +191,10 @@ class TrainingFreeSegmentor(BaseSegmentor):
         :class:`FeatureCache` or its arguments); None switches it off."""
         self.feature_cache = FeatureCache(**cache) if isinstance(cache, dict) else cache
 
+    def weights_device(self) -> torch.device:
+        """The device of the frozen weights (of a lazy backbone's device buffer when its weights are not loaded)."""
+        return next(itertools.chain(self.parameters(), self.buffers())).device
+
     def cached_modules(self) -> list:
         """The frozen modules whose weights the cached parts depend on (the Stable Diffusion backbone)."""
         return [getattr(self, 'backbone', None)]
@@ -197,7 +203,11 @@ class TrainingFreeSegmentor(BaseSegmentor):
         """The key of one cached ``part``: this method, a digest of the weights (computed once) and ``settings``,
         everything else the part depends on."""
         if self._weights_digest is None:
-            self._weights_digest = weights_digest(self.cached_modules())
+            modules = self.cached_modules()
+            for module in modules:  # a lazy backbone's digest is of its weights, never of the empty module
+                if getattr(module, 'loaded', True) is False:
+                    module.load_weights()
+            self._weights_digest = weights_digest(modules)
         scheduler = getattr(getattr(self, 'backbone', None), 'scheduler', None)  # the noise schedule
         if scheduler is not None:  # its values and class; not diffusers' bookkeeping (_use_default_values is a
             # set written as a list, in an order that changes with the process's hash seed)
@@ -209,7 +219,7 @@ class TrainingFreeSegmentor(BaseSegmentor):
         """``compute()``, or its tensors from the feature cache when one is set."""
         if self.feature_cache is None:
             return compute()
-        device = next(self.parameters()).device
+        device = self.weights_device()
         return self.feature_cache.get_or_compute(self.cache_key(part, **settings), compute, device)
 
     def cached_rows(self, part: str, row_settings: list[dict],
@@ -219,7 +229,7 @@ class TrainingFreeSegmentor(BaseSegmentor):
         cache = self.feature_cache
         if cache is None:
             return compute(list(range(len(row_settings))))
-        device = next(self.parameters()).device
+        device = self.weights_device()
         keys = [self.cache_key(part, **settings) for settings in row_settings]
         rows = [cache.load(k, device) for k in keys]
         missing = [i for i, r in enumerate(rows) if r is None]

@@ -91,7 +91,7 @@ class DiffCut(DiffusionFeatureSegmentor):
                              f'{num_thresholds}')
         super().__init__(backbone, data_preprocessor, None, image_size, timestep, add_noise, seed, (), test_cfg,
                          init_cfg)
-        self.feature_layer = feature_layer or last_encoder_self_attention(self.backbone.unet)
+        self._feature_layer = feature_layer
         self.prompt, self.tau, self.alpha, self.num_thresholds = prompt, float(tau), float(alpha), int(num_thresholds)
         self.mask_size = tuple(int(s) for s in mask_size)
         self.refinement, self.pamr_steps = bool(refinement), int(pamr_steps)
@@ -104,6 +104,11 @@ class DiffCut(DiffusionFeatureSegmentor):
 
     def set_vocabulary(self, classes) -> None:
         """Segments need no vocabulary; the dataset's classes are only used by the metric."""
+
+    @property
+    def feature_layer(self) -> str:
+        """The hooked module's name (resolved on first use: a lazy backbone's UNet is not loaded at build)."""
+        return self._feature_layer or last_encoder_self_attention(self.backbone.unet)
 
     def features(self, images: Tensor) -> Tensor:
         """(B, C, h, w): ``feature_layer``'s output of one UNet pass on the noised latents of ``images`` (resized)."""

@@ -102,8 +102,7 @@ class EmerDiff(TrainingFreeSegmentor):
         vae_dtype = resolve_dtype(vae_dtype)  # a bad name fails before the weights load
         super().__init__(data_preprocessor, None, test_cfg, init_cfg)
         self.backbone = MODELS.build(backbone)
-        if self.backbone.vae is not None:
-            self.backbone.vae.to(vae_dtype)
+        self.backbone.after_load(lambda backbone: backbone.vae is not None and backbone.vae.to(vae_dtype))
         self.num_masks, self.pixels, self.num_inference_steps = int(num_masks), int(pixels), num_inference_steps
         self.prompt = prompt
         self.feature_layer, self.feature_timestep = feature_layer, int(feature_timestep)
