@@ -117,8 +117,15 @@ def test_proxyclip_reads_the_vfm_on_its_grid(tiny_clip):
     assert model.encode_decode(x, [{}]).shape == (1, 2, 44, 60)
     with pytest.raises(ValueError, match="attention='proxy'"):
         build(tiny_clip, type='ProxyCLIP', vfm=vfm, class_names=['a'])
-    with pytest.raises(ValueError, match='pad_multiple'):
-        build(tiny_clip, type='ProxyCLIP', vfm=vfm, pad_multiple=12,
+    # ProxyCLIP's 56 with patch sizes that do not divide it (CLIP ViT-B/16 and DINO ViT-B/8 in its configs): each
+    # model floors its grid, the logits cover the padded crop
+    odd = build(tiny_clip, type='ProxyCLIP', vfm=vfm, pad_multiple=12, class_names=['background', 'circle'],
+                clip=dict(type='OpenCLIPBackbone', **dict(tiny_clip, short_side=None), attention='proxy'))
+    assert 12 % odd.clip.patch_size and 12 % odd.vfm.patch_size
+    assert odd.vfm.dense_features(torch.zeros(1, 3, 36, 60)).shape[2:] == (36 // 8, 60 // 8)
+    assert odd.encode_decode(x, [{}]).shape == (1, 2, 44, 60)
+    with pytest.raises(ValueError, match='pad_multiple must be a positive'):
+        build(tiny_clip, type='ProxyCLIP', vfm=vfm, pad_multiple=0,
               clip=dict(type='OpenCLIPBackbone', **dict(tiny_clip, short_side=None), attention='proxy'))
 
 

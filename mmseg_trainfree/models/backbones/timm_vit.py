@@ -69,13 +69,15 @@ class TimmViTBackbone(FrozenImageEncoder):
     @torch.no_grad()
     def dense_features(self, images: Tensor) -> Tensor:
         """(B, C, h, w) patch tokens of the last block, after the model's final norm (DINO's
-        ``get_intermediate_layers``), for RGB ``images`` in [-1, 1] whose sides are multiples of the patch size."""
+        ``get_intermediate_layers``), for RGB ``images`` in [-1, 1]: h, w = the sides // the patch size (the strided
+        patch convolution drops a remainder, as DINO's own ViT does on ProxyCLIP's 56-padded crops)."""
         h, w = images.shape[2:]
-        if h % self.patch_size or w % self.patch_size:
-            raise ValueError(f'TimmViTBackbone: input {h} x {w} is not a multiple of the patch size {self.patch_size}')
+        if h < self.patch_size or w < self.patch_size:
+            raise ValueError(f'TimmViTBackbone: input {h} x {w} is smaller than the patch size {self.patch_size}')
         self.image_passes += images.shape[0]
-        x = self.normalize(images)
+        p = self.patch_size
+        x = self.normalize(images[:, :, :h // p * p, :w // p * p])  # what a strided convolution reads
         tokens = self.model.forward_features(x.to(next(self.model.parameters()).dtype))
         patches = tokens[:, self.model.num_prefix_tokens:]
-        return patches.transpose(1, 2).reshape(x.shape[0], -1, h // self.patch_size, w // self.patch_size).float()
+        return patches.transpose(1, 2).reshape(x.shape[0], -1, h // p, w // p).float()
 

@@ -170,8 +170,9 @@ class ProxyCLIP(OpenVocabCLIP):
 
     Args:
         vfm: the vision foundation model's config (``TimmViTBackbone``).
-        pad_multiple: crops are zero-padded to multiples of this (ProxyCLIP's code: 56); None: the least common
-            multiple of the two patch sizes.
+        pad_multiple: crops are zero-padded, centred, to multiples of this (ProxyCLIP's code: 56, for every pair of
+            models); a model whose patch size does not divide it drops the remainder (its patch grid is floored, as
+            in ProxyCLIP's code: 56 / 16 for CLIP ViT-B/16). None: the least common multiple of the patch sizes.
     """
 
     def __init__(self, clip: dict, vfm: dict, pad_multiple: Optional[int] = None, **kwargs):
@@ -179,11 +180,10 @@ class ProxyCLIP(OpenVocabCLIP):
         if self.clip.attention != 'proxy':
             raise ValueError(f"ProxyCLIP needs clip.attention='proxy', got {self.clip.attention!r}")
         self.vfm = MODELS.build(vfm)
-        multiple = math.lcm(self.clip.patch_size, self.vfm.patch_size)
-        if pad_multiple is not None and pad_multiple % multiple:
-            raise ValueError(f'ProxyCLIP.pad_multiple must be a multiple of both patch sizes ({multiple}), '
-                             f'got {pad_multiple}')
-        self._pad_multiple = multiple if pad_multiple is None else int(pad_multiple)
+        if pad_multiple is not None and pad_multiple < 1:
+            raise ValueError(f'ProxyCLIP.pad_multiple must be a positive number of pixels, got {pad_multiple}')
+        self._pad_multiple = (math.lcm(self.clip.patch_size, self.vfm.patch_size) if pad_multiple is None
+                              else int(pad_multiple))
         self.freeze()
 
     @property
