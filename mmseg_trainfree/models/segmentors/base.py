@@ -1,10 +1,9 @@
 """The base of every training-free segmentor: frozen modules, vocabulary, whole / slide inference."""
 from __future__ import annotations
 
-import itertools
-
 import functools
 import inspect
+import itertools
 
 from abc import abstractmethod
 from typing import Callable, Optional
