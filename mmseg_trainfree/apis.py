@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmseg.apis import MMSegInferencer
 
-from .engine.weights import load_lazy_backbones
+from .models.backbones.stable_diffusion import load_lazy_backbones
 from .models.segmentors.base import accepts_class_names, dataset_classes, generated_palette
 from .models.utils.vocabulary import ClassNames, parse_class_names
 from .registry import MODELS

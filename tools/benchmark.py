@@ -28,7 +28,7 @@ import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 from mmseg_trainfree.engine.cli import DictAction  # noqa: E402  (keeps spaces inside values)
-from mmseg_trainfree.engine.weights import load_lazy_backbones  # noqa: E402
+from mmseg_trainfree.models.backbones.stable_diffusion import load_lazy_backbones  # noqa: E402
 from mmseg_trainfree.registry import DATASETS, MODELS  # noqa: E402
 from mmseg_trainfree.testing import (random_blip, random_open_clip, random_stable_diffusion,  # noqa: E402
                                      random_stable_diffusion_xl, random_timm_vit)

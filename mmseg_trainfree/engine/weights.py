@@ -18,7 +18,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from ..models.backbones.stable_diffusion import StableDiffusionBackbone, is_single_file
+from ..models.backbones.stable_diffusion import StableDiffusionBackbone, is_single_file, load_lazy_backbones
 from ..registry import HOOKS
 
 LDM_PREFIXES = ('model.diffusion_model.', 'first_stage_model.', 'cond_stage_model.', 'conditioner.')
@@ -38,27 +38,6 @@ def is_diffusion_weights(path: str) -> bool:
         return path.lower().endswith('.ckpt')
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
     return any(isinstance(k, str) and k.startswith(LDM_PREFIXES) for k in state)
-
-
-def load_lazy_backbones(model: torch.nn.Module) -> list[str]:
-    """Load the weights of every lazy backbone of ``model`` not loaded yet (e.g. before timing it); their names."""
-    names = []
-    for name, module in model.named_modules():
-        if isinstance(module, StableDiffusionBackbone) and not module.loaded:
-            module.load_weights()
-            names.append(name)
-    return names
-
-
-def _set_config_value(cfg, dotted: str, key: str, value) -> None:
-    """``cfg.<dotted>.<key> = value`` where that sub-config exists (results.json then names the weights used)."""
-    node = cfg
-    for part in dotted.split('.') if dotted else []:
-        node = node.get(part) if isinstance(node, dict) else None
-        if node is None:
-            return
-    if isinstance(node, dict) and key in node:
-        node[key] = value
 
 
 @HOOKS.register_module()
@@ -89,22 +68,18 @@ class DiffusionWeightsHook(Hook):
                                      'the model ids of its config (run mmseg_trainfree tools/test.py CONFIG without '
                                      'a checkpoint)')
                 for name, backbone in backbones:
-                    config = backbone.single_file_config
-                    if config is None and not is_single_file(backbone.model_id):
-                        config = backbone.model_id
+                    config = None
+                    if is_single_file(checkpoint):
+                        config = backbone.single_file_config or (
+                            None if is_single_file(backbone.model_id) else backbone.model_id)
                     runner.logger.info(f'Stable Diffusion weights from the checkpoint {checkpoint} '
                                        f'(instead of model.{name}.model_id={backbone.model_id!r})')
-                    self._load(runner, backbone, checkpoint, config if is_single_file(checkpoint) else None)
-                    _set_config_value(runner.cfg.get('model'), name, 'model_id', checkpoint)
+                    backbone.load_weights(checkpoint, config)
+                    runner.cfg.merge_from_dict({f'model.{name}.model_id': checkpoint})  # results.json names it
                 runner._load_from = None
-        for name, backbone in backbones:
-            if not backbone.loaded:
-                self._load(runner, backbone)
-
-    @staticmethod
-    def _load(runner, backbone: StableDiffusionBackbone, model_id: Optional[str] = None,
-              single_file_config: Optional[str] = None) -> None:
         start = time.perf_counter()
-        backbone.load_weights(model_id, single_file_config)
-        runner.logger.info(f'{type(backbone).__name__}: {backbone.model_id} loaded in '
-                           f'{time.perf_counter() - start:.1f} s on {backbone.device}')
+        loaded = load_lazy_backbones(model)
+        if loaded:
+            runner.logger.info(', '.join(f'model.{name}.model_id={model.get_submodule(name).model_id!r}'
+                                         for name in loaded)
+                               + f' loaded in {time.perf_counter() - start:.1f} s')

@@ -174,10 +174,7 @@ class StableDiffusionBackbone(BaseModule):
         self.loaded = True
         self.requires_grad_(False)
         self.eval()
-        for name in cfg['known']:
-            part = getattr(self, name)
-            if isinstance(part, torch.nn.Module):
-                part.to(self._weights_device.device)
+        self.to(self._weights_device.device)  # where the backbone was moved before its weights loaded
         if self.channels_last:
             for part in (self.unet, self.vae):
                 if part is not None:
@@ -370,3 +367,14 @@ class StableDiffusionXLBackbone(StableDiffusionBackbone):
     def forward(self, latents: Tensor, timestep: int | Tensor, text_embeddings: Tensor,
                 pooled: Optional[Tensor] = None) -> Tensor:
         return self.unet_forward(latents, timestep, text_embeddings, pooled)
+
+
+def load_lazy_backbones(model: torch.nn.Module) -> list[str]:
+    """Load the weights of every lazy Stable Diffusion backbone in ``model`` (itself included) not loaded yet, e.g.
+    before timing it or hashing its weights; their names."""
+    names = []
+    for name, module in model.named_modules():
+        if isinstance(module, StableDiffusionBackbone) and not module.loaded:
+            module.load_weights()
+            names.append(name)
+    return names

@@ -15,6 +15,7 @@ from mmseg.models.segmentors import BaseSegmentor
 from mmseg.utils import OptConfigType, SampleList
 from torch import Tensor
 
+from ..backbones.stable_diffusion import load_lazy_backbones
 from ..utils.class_groups import ClassGroups, load_class_groups, reduce_to_groups
 from ..utils.feature_cache import FeatureCache, weights_digest
 from ..utils.vocabulary import ClassNames, parse_class_names
@@ -204,8 +205,8 @@ class TrainingFreeSegmentor(BaseSegmentor):
         if self._weights_digest is None:
             modules = self.cached_modules()
             for module in modules:  # a lazy backbone's digest is of its weights, never of the empty module
-                if getattr(module, 'loaded', True) is False:
-                    module.load_weights()
+                if module is not None:
+                    load_lazy_backbones(module)
             self._weights_digest = weights_digest(modules)
         scheduler = getattr(getattr(self, 'backbone', None), 'scheduler', None)  # the noise schedule
         if scheduler is not None:  # its values and class; not diffusers' bookkeeping (_use_default_values is a
